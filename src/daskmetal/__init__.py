@@ -1,0 +1,1 @@
+"""daskmetal: operate the platform through ansible-runner."""
