@@ -1,0 +1,101 @@
+"""Keep secrets out of everything the CLI prints or writes.
+
+Ansible itself censors the results of tasks marked ``no_log: true``. What it cannot know is that a value
+given on the command line (``-e vault_rke2_token=...``) is secret. The CLI treats every extra variable whose
+name looks secret (password, token, secret, key, ...) as such and replaces its value wherever it would
+appear: live progress lines, the summary, the JSON artefact, and the files ansible-runner leaves in the run
+folder.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+MASK = "********"
+SECRET_NAME = re.compile(r"(passw|pwd|token|secret|api[_-]?key|private[_-]?key|credential|vault_|bootstrap)", re.I)
+# Values shorter than this are not scrubbed from free text (they would mangle ordinary words); they are
+# still masked where the CLI shows the variable itself.
+MIN_SCRUB_LEN = 4
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(str(name)))
+
+
+def _collect(value: Any, secret: bool, out: set[str], name: str = "") -> None:
+    secret = secret or is_secret_name(name)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _collect(item, secret, out, str(key))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect(item, secret, out, name)
+    elif secret and value is not None and not isinstance(value, bool):
+        text = str(value)
+        if text:
+            out.add(text)
+
+
+class Redactor:
+    """Replace known secret values in text and data structures."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self._secrets: set[str] = set()
+        for item in secrets:
+            self.add(item)
+
+    @classmethod
+    def from_extravars(cls, extravars: dict[str, Any]) -> "Redactor":
+        found: set[str] = set()
+        _collect(extravars, False, found)
+        return cls(found)
+
+    def add(self, value: str) -> None:
+        if value:
+            self._secrets.add(str(value))
+
+    @property
+    def values(self) -> list[str]:
+        # Longest first so that a secret containing another is replaced whole.
+        return sorted(self._secrets, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        if not isinstance(text, str):
+            return text
+        for secret in self.values:
+            if len(secret) >= MIN_SCRUB_LEN or text == secret:
+                text = text.replace(secret, MASK)
+        return text
+
+    def data(self, value: Any, name: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: self.data(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v, name) for v in value]
+        if isinstance(value, str):
+            return MASK if (is_secret_name(name) and value) else self.text(value)
+        return value
+
+    def scrub_tree(self, root: Path) -> int:
+        """Rewrite every file under root that contains a secret value; returns how many were rewritten."""
+        if not self._secrets:
+            return 0
+        needles = [s.encode() for s in self.values if len(s) >= MIN_SCRUB_LEN]
+        rewritten = 0
+        for path in root.rglob("*"):
+            if not path.is_file() or path.is_symlink():
+                continue
+            try:
+                blob = path.read_bytes()
+            except OSError:
+                continue
+            if not any(n in blob for n in needles):
+                continue
+            for needle in needles:
+                blob = blob.replace(needle, MASK.encode())
+            path.write_bytes(blob)
+            os.chmod(path, 0o600)
+            rewritten += 1
+        return rewritten

@@ -1,0 +1,146 @@
+"""Drive the `daskmetal` CLI for real (ansible-runner -> ansible-playbook on localhost) and check what it reports."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PLAYBOOKS = HERE / "playbooks"
+INVENTORY = HERE / "inventory.yml"
+SECRET = "Sup3r-Secret-Token-42"
+PASSWORD = "hunter2-password-xyz"
+
+
+def daskmetal(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("DASKMETAL_ROOT", None)
+    return subprocess.run([sys.executable, "-m", "daskmetal", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summary_of(proc: subprocess.CompletedProcess) -> tuple[Path, dict]:
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("run folder: "))
+    run_dir = Path(line.split(": ", 1)[1])
+    path = run_dir / "summary.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    return run_dir, json.loads(path.read_text())
+
+
+def test_ok_changed_skipped_are_counted_from_runner_stats():
+    proc = daskmetal("run", str(PLAYBOOKS / "mixed.yml"), "-i", str(INVENTORY))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, summary = summary_of(proc)
+    assert summary["status"] == "successful" and summary["rc"] == 0 and summary["exit_code"] == 0
+    assert summary["stats"]["ok"] == {"localhost": 2}
+    assert summary["stats"]["changed"] == {"localhost": 1}
+    assert summary["stats"]["skipped"] == {"localhost": 1}
+    assert summary["hosts"] == [{"host": "localhost", "ok": 2, "changed": 1, "failed": 0, "unreachable": 0,
+                                 "skipped": 1, "rescued": 0, "ignored": 0}]
+    statuses = [(e["task"], e["status"]) for e in summary["events"]]
+    assert statuses == [("Say hello", "ok"), ("Report a change", "changed"), ("Never runs", "skipped")]
+    # live progress: task and host lines, then the table
+    assert "TASK  Report a change" in proc.stdout
+    assert "changed      localhost" in proc.stdout
+    assert "HOST       OK  CHANGED  FAILED  UNREACHABLE  SKIPPED" in proc.stdout
+
+
+def test_failed_host_exits_2_and_lists_the_failure():
+    proc = daskmetal("run", str(PLAYBOOKS / "failing.yml"), "-i", str(INVENTORY))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _, summary = summary_of(proc)
+    assert summary["stats"]["failures"] == {"localhost": 1}
+    assert summary["stats"]["ignored"] == {"localhost": 1}
+    assert [f["task"] for f in summary["failures"]] == ["Break on purpose"]
+    assert summary["failures"][0]["msg"] == "broken on purpose"
+    assert "FAILED: localhost / Break on purpose: broken on purpose" in proc.stdout
+
+
+def test_unreachable_host_exits_3():
+    proc = daskmetal("run", str(PLAYBOOKS / "mixed.yml"), "-i", str(HERE / "unreachable.yml"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    _, summary = summary_of(proc)
+    assert summary["stats"]["dark"] == {"nowhere": 1}
+    assert summary["stats"]["ok"]["localhost"] == 2
+    assert not summary["stats"]["failures"]
+    assert [row["host"] for row in summary["hosts"]] == ["localhost", "nowhere"]
+
+
+def test_secrets_never_printed_nor_left_on_disk(tmp_path):
+    varsfile = tmp_path / "secrets.yml"
+    varsfile.write_text(f"db_password: {PASSWORD}\n")
+    proc = daskmetal("run", str(PLAYBOOKS / "secrets.yml"), "-i", str(INVENTORY),
+                     "-e", f"vault_test_token={SECRET}", "-e", f"@{varsfile}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    for text in (proc.stdout, proc.stderr):
+        assert SECRET not in text and PASSWORD not in text
+    assert 'vault_test_token="********"' in proc.stdout
+    run_dir, summary = summary_of(proc)
+    assert summary["extra_vars"] == {"vault_test_token": "********", "db_password": "********"}
+    # the no_log task stays censored, the careless one is masked
+    failure = summary["failures"][0]
+    assert failure["task"] == "A no_log task that fails with the secret in its message"
+    assert "no_log" in failure["msg"]
+    leaks = [str(p) for p in run_dir.rglob("*") if p.is_file()
+             and (SECRET.encode() in p.read_bytes() or PASSWORD.encode() in p.read_bytes())]
+    assert leaks == []
+    # the artefacts are really there (the scrub did not just delete them)
+    assert (run_dir / "artifacts" / "ansible" / "job_events").is_dir()
+    assert "********" in (run_dir / "artifacts" / "ansible" / "stdout").read_text()
+
+
+def test_deploy_check_runs_site_yml_in_check_mode():
+    proc = daskmetal("deploy", "--check", "-i", str(HERE / "deploy_inventory.yml"), "--limit", "cli-test-host",
+                     "--output", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["command"] == "deploy" and summary["check"] is True
+    assert summary["playbook"] == str(ROOT / "site.yml")
+    assert summary["stats"]["failures"] == {} and summary["stats"]["dark"] == {}
+    assert "cli-test-host" in {row["host"] for row in summary["hosts"]}
+    command = json.loads((Path(summary["run_dir"]) / "artifacts" / "ansible" / "command").read_text())
+    assert "--check" in command["command"]
+
+
+def test_ansible_error_without_host_failure_exits_5():
+    proc = daskmetal("run", str(PLAYBOOKS / "broken.yml"), "-i", str(INVENTORY))
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert "no.such.module_xyz" in proc.stdout
+
+
+def test_timeout_exits_6():
+    proc = daskmetal("run", str(PLAYBOOKS / "slow.yml"), "-i", str(INVENTORY), "--timeout", "3", "--output", "quiet")
+    assert proc.returncode == 6, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "no_such_runbook"],
+    ["run"],
+    ["scale", "-1"],
+    ["scale", "many"],
+    ["status", "-i", "/nonexistent/inventory.yml"],
+    ["run", str(PLAYBOOKS / "mixed.yml"), "-e", "not a pair"],
+    ["frobnicate"],
+])
+def test_usage_errors_exit_4(args):
+    proc = daskmetal(*args)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "error" in proc.stderr
+    assert not proc.stdout.startswith("run folder")
+
+
+def test_run_list_names_the_runbooks():
+    proc = daskmetal("run", "--list")
+    assert proc.returncode == 0
+    names = proc.stdout.split()
+    assert "plan" not in names
+    assert names == sorted(names)
+    for path in (ROOT / "playbooks").glob("*.yml"):
+        if path.stem != "plan":
+            assert path.stem in names
