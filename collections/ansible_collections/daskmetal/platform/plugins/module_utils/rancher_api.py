@@ -1,0 +1,362 @@
+# -*- coding: utf-8 -*-
+# Copyright: daskmetal maintainers
+# Apache-2.0
+"""A small Rancher API client: login, settings, API tokens, imported clusters.
+
+Endpoints and payloads (checked against rancher/rancher source and docs):
+
+* ``POST /v1-public/login`` with ``{"type": "localProvider", "username", "password",
+  "responseType": "json"}`` answers 201 ``{"token": "token-x:secret", "expiresAt", "id",
+  "type": "token"}`` (rancher/rancher pkg/auth/handler/publicapi login.go, v1LoginHandler).
+  Older releases have no /v1-public and answer 404; the deprecated equivalent is
+  ``POST /v3-public/localProviders/local?action=login`` with the same body minus ``type``.
+  Wrong credentials answer 401.
+* Settings: ``GET|PUT /v3/settings/<name>`` with ``{"name", "value"}``.
+* API tokens: ``POST /v3/tokens`` ``{"type": "token", "description", "ttl"}`` answers ``{"token"}``;
+  Rancher >= 2.13 also serves ext tokens ``POST /apis/ext.cattle.io/v1/tokens`` ``{"apiVersion":
+  "ext.cattle.io/v1", "kind": "Token", "spec": {"description", "ttl"}}`` answering
+  ``status.bearerToken`` (v3 tokens are phased out from 2.14, so ext is tried first; see the
+  Rancher docs "api/workflows/tokens" and rancher/terraform-provider-rancher2's login resource).
+* Imported cluster: ``POST /v1/provisioning.cattle.io.clusters`` ``{"type":
+  "provisioning.cattle.io.cluster", "metadata": {"namespace": "fleet-default", "name"}, "spec": {}}``
+  (201; 409 when it exists); ``GET /v1/provisioning.cattle.io.clusters/<ns>/<name>`` gives
+  ``status.clusterName`` (the management cluster id, ``c-m-xxxxxxxx``) once Rancher created it.
+* Registration: ``GET /v3/clusterregistrationtokens?clusterId=<id>`` lists tokens whose
+  ``manifestUrl`` is applied to the downstream cluster; ``POST /v3/clusterregistrationtokens``
+  ``{"type": "clusterRegistrationToken", "clusterId"}`` creates one when none exists.
+* Cluster state: ``GET /v3/clusters/<id>`` ``state`` becomes ``active`` once the agent connected.
+
+The HTTP layer is a *transport*: a callable ``(method, url, headers, body, timeout) ->
+(status, body_bytes)``. Modules use :func:`ansible_transport` (Ansible's ``open_url``); tests
+pass their own or talk to the test double in tests/doubles/rancher_api.py.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+try:  # the client is usable (and tested) without Ansible's URL helpers
+    from ansible.module_utils.urls import open_url
+    from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+except ImportError:  # pragma: no cover
+    open_url = None
+    from urllib.error import HTTPError, URLError
+
+LOGIN_V1 = "/v1-public/login"
+LOGIN_V3 = "/v3-public/localProviders/local?action=login"
+EXT_TOKENS = "/apis/ext.cattle.io/v1/tokens"
+V3_TOKENS = "/v3/tokens"
+PROVISIONING_CLUSTERS = "/v1/provisioning.cattle.io.clusters"
+REGISTRATION_TOKENS = "/v3/clusterregistrationtokens"
+
+# Statuses worth retrying: the server is starting, overloaded, or a proxy in front of it is.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class RancherError(Exception):
+    """An API call failed; ``status`` is the HTTP status (None for connection errors)."""
+
+    def __init__(self, message, status=None, url=None, body=None):
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.body = body
+
+
+class RancherAuthError(RancherError):
+    """Rancher refused the credentials or the token (401/403)."""
+
+
+def ansible_transport(validate_certs=True, ca_path=None):
+    """Return a transport built on Ansible's ``open_url`` (proxy, CA and TLS handling included)."""
+
+    def _transport(method, url, headers, body, timeout):
+        try:
+            resp = open_url(url, data=body, headers=headers, method=method, timeout=timeout,
+                            validate_certs=validate_certs, ca_path=ca_path,
+                            follow_redirects="safe")
+            return resp.getcode(), resp.read()
+        except HTTPError as exc:  # a status, not a transport failure
+            return exc.code, exc.read() if hasattr(exc, "read") else b""
+
+    return _transport
+
+
+class RancherClient:
+    """Rancher API client. ``token`` is a bearer token ``token-xxxxx:secret``."""
+
+    def __init__(self, base_url, transport, token=None, retries=5, retry_delay=2.0, timeout=30,
+                 sleep=time.sleep, clock=time.monotonic):
+        self.base_url = base_url.rstrip("/")
+        self.transport = transport
+        self.token = token
+        self.retries = max(0, int(retries))
+        self.retry_delay = float(retry_delay)
+        self.timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+
+    # ------------------------------------------------------------------ HTTP
+    def request(self, method, path, payload=None, auth=True, ok=(200, 201), allow=()):
+        """Send one request; retry connection errors and 429/5xx. Return ``(status, data)``.
+
+        A status in ``ok`` or ``allow`` is returned; any other raises :class:`RancherError`.
+        """
+        url = self.base_url + path
+        headers = {"Accept": "application/json"}
+        body = None
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(payload).encode("utf-8")
+        if auth:
+            if not self.token:
+                raise RancherError("no API token: log in first", url=url)
+            headers["Authorization"] = "Bearer " + self.token
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, raw = self.transport(method, url, headers, body, self.timeout)
+            except (URLError, OSError) as exc:
+                if attempt > self.retries:
+                    raise RancherError("cannot reach Rancher at %s: %s" % (url, exc), url=url)
+                self._sleep(self.retry_delay)
+                continue
+            if status in RETRY_STATUSES and attempt <= self.retries:
+                self._sleep(self.retry_delay)
+                continue
+            data = _decode(raw)
+            if status in ok or status in allow:
+                return status, data
+            message = "%s %s answered %s: %s" % (method, path, status, _message(data, raw))
+            if status in (401, 403):
+                raise RancherAuthError(message, status=status, url=url, body=data)
+            raise RancherError(message, status=status, url=url, body=data)
+
+    # ----------------------------------------------------------------- login
+    def login(self, username, password, description="daskmetal"):
+        """Log in with the local provider; set and return the session token.
+
+        Tries ``/v1-public/login`` first and falls back to the deprecated v3-public action
+        when the server does not know the v1 path (404/405). Returns ``(token, path_used)``.
+        """
+        v1 = {"type": "localProvider", "username": username, "password": password,
+              "responseType": "json", "description": description}
+        status, data = self.request("POST", LOGIN_V1, v1, auth=False, allow=(404, 405))
+        path = LOGIN_V1
+        if status in (404, 405):
+            v3 = {"username": username, "password": password, "responseType": "json",
+                  "description": description}
+            status, data = self.request("POST", LOGIN_V3, v3, auth=False)
+            path = LOGIN_V3
+        token = (data or {}).get("token") if isinstance(data, dict) else None
+        if not token:
+            raise RancherError("login at %s answered %s without a token" % (path, status), status=status)
+        self.token = token
+        return token, path
+
+    def token_valid(self, token=None):
+        """True when ``token`` (default: the client's) authenticates; False on 401/403."""
+        saved = self.token
+        if token is not None:
+            self.token = token
+        try:
+            status, _ = self.request("GET", "/v3/users?me=true", allow=(401, 403))
+            return status == 200
+        finally:
+            self.token = saved
+
+    # -------------------------------------------------------------- settings
+    def get_setting(self, name):
+        _, data = self.request("GET", "/v3/settings/%s" % name)
+        return (data or {}).get("value")
+
+    def ensure_setting(self, name, value, check_mode=False):
+        """Set a global setting when it differs. Return True when it changed (or would)."""
+        if self.get_setting(name) == value:
+            return False
+        if not check_mode:
+            self.request("PUT", "/v3/settings/%s" % name, {"name": name, "value": value})
+        return True
+
+    # ---------------------------------------------------------------- tokens
+    def create_api_token(self, description, ttl_ms=0, api="auto"):
+        """Create an API token for the logged-in user. Return ``{"token", "name", "api"}``.
+
+        ``api``: ``ext`` (Rancher >= 2.13), ``v3``, or ``auto`` (ext, else v3 when the ext
+        endpoint is unknown to the server).
+        """
+        if api in ("auto", "ext"):
+            spec = {"description": description}
+            if ttl_ms:
+                spec["ttl"] = int(ttl_ms)
+            status, data = self.request(
+                "POST", EXT_TOKENS,
+                {"apiVersion": "ext.cattle.io/v1", "kind": "Token",
+                 "metadata": {"generateName": "daskmetal-"}, "spec": spec},
+                allow=(404, 405) if api == "auto" else ())
+            if status in (200, 201):
+                bearer = ((data or {}).get("status") or {}).get("bearerToken")
+                if not bearer:
+                    raise RancherError("ext token created without status.bearerToken", status=status)
+                return {"token": bearer, "name": (data.get("metadata") or {}).get("name"), "api": "ext"}
+        _, data = self.request("POST", V3_TOKENS,
+                               {"type": "token", "description": description, "ttl": int(ttl_ms or 0)})
+        if not (data or {}).get("token"):
+            raise RancherError("v3 token created without a token value")
+        return {"token": data["token"], "name": data.get("name") or data.get("id"), "api": "v3"}
+
+    # -------------------------------------------------------------- clusters
+    def get_provisioning_cluster(self, namespace, name):
+        status, data = self.request("GET", "%s/%s/%s" % (PROVISIONING_CLUSTERS, namespace, name),
+                                    allow=(404,))
+        return None if status == 404 else data
+
+    def create_imported_cluster(self, namespace, name, labels=None, description=None):
+        """Create a provisioning.cattle.io/v1 Cluster without rkeConfig (= an imported cluster).
+
+        Return ``(created, object)``; a 409 (already exists) is not an error.
+        """
+        metadata = {"namespace": namespace, "name": name}
+        if labels:
+            metadata["labels"] = dict(labels)
+        if description:
+            metadata["annotations"] = {"field.cattle.io/description": description}
+        status, data = self.request("POST", PROVISIONING_CLUSTERS,
+                                    {"type": "provisioning.cattle.io.cluster",
+                                     "metadata": metadata, "spec": {}}, allow=(409,))
+        if status == 409:
+            return False, self.get_provisioning_cluster(namespace, name)
+        return True, data
+
+    def wait_cluster_id(self, namespace, name, timeout=120, interval=2.0):
+        """Wait until the provisioning cluster has ``status.clusterName``; return it."""
+        deadline = self._clock() + timeout
+        while True:
+            obj = self.get_provisioning_cluster(namespace, name)
+            if obj is None:
+                raise RancherError("cluster %s/%s disappeared" % (namespace, name), status=404)
+            cluster_id = (obj.get("status") or {}).get("clusterName")
+            if cluster_id:
+                return cluster_id
+            if self._clock() >= deadline:
+                raise RancherError("cluster %s/%s has no status.clusterName after %ss"
+                                   % (namespace, name, timeout))
+            self._sleep(interval)
+
+    def registration_token(self, cluster_id, timeout=120, interval=2.0, create=True):
+        """Return the cluster's registration token (a dict with ``manifestUrl``).
+
+        Creates one when the cluster has none (Rancher usually creates ``default-token``
+        itself) and waits until its ``manifestUrl`` is filled in.
+        """
+        deadline = self._clock() + timeout
+        created = False
+        while True:
+            _, data = self.request("GET", "%s?clusterId=%s" % (REGISTRATION_TOKENS, cluster_id))
+            items = [t for t in (data or {}).get("data", []) if t.get("clusterId", cluster_id) == cluster_id]
+            ready = [t for t in items if t.get("manifestUrl")]
+            if ready:
+                # prefer Rancher's own default token, then the newest
+                ready.sort(key=lambda t: (t.get("name") != "default-token", t.get("created", "")))
+                return ready[0]
+            if not items and create and not created:
+                self.request("POST", REGISTRATION_TOKENS,
+                             {"type": "clusterRegistrationToken", "clusterId": cluster_id})
+                created = True
+                continue
+            if self._clock() >= deadline:
+                raise RancherError("no registration manifest for cluster %s after %ss" % (cluster_id, timeout))
+            self._sleep(interval)
+
+    def cluster_state(self, cluster_id):
+        _, data = self.request("GET", "/v3/clusters/%s" % cluster_id)
+        return (data or {}).get("state")
+
+    def wait_cluster_active(self, cluster_id, timeout=900, interval=5.0):
+        deadline = self._clock() + timeout
+        state = None
+        while True:
+            state = self.cluster_state(cluster_id)
+            if state == "active":
+                return state
+            if self._clock() >= deadline:
+                raise RancherError("cluster %s is %r, not active, after %ss" % (cluster_id, state, timeout))
+            self._sleep(interval)
+
+
+def _decode(raw):
+    if not raw:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _message(data, raw):
+    if isinstance(data, dict):
+        return data.get("message") or data.get("code") or json.dumps(data)[:200]
+    text = data if isinstance(data, str) else (raw or b"").decode("utf-8", "replace")
+    return text[:200]
+
+
+# ---------------------------------------------------------------------- flows used by the modules
+def ensure_api_token(client, username, password, existing_token=None, server_url=None,
+                     description="daskmetal automation", ttl_ms=0, token_api="auto", check_mode=False):
+    """Log in, set ``server-url``, and return a working API token.
+
+    An ``existing_token`` that still authenticates is kept (idempotence: one token per
+    controller, not one per run). Returns a dict: ``token``, ``created``, ``server_url_changed``,
+    ``login_path``, ``token_api``.
+    """
+    result = {"token": None, "created": False, "server_url_changed": False,
+              "login_path": None, "token_api": None}
+    keep = bool(existing_token) and client.token_valid(existing_token)
+    if keep:
+        client.token = existing_token
+        result["token"] = existing_token
+        result["token_api"] = "existing"
+    else:
+        _, result["login_path"] = client.login(username, password, description="daskmetal login")
+    if server_url:
+        result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
+    if not keep:
+        if check_mode:
+            result["created"] = True
+        else:
+            made = client.create_api_token(description, ttl_ms=ttl_ms, api=token_api)
+            result.update(token=made["token"], created=True, token_api=made["api"])
+    return result
+
+
+def ensure_imported_cluster(client, name, namespace="fleet-default", labels=None, description=None,
+                            check_mode=False, timeout=120, interval=2.0):
+    """Make sure an imported cluster ``name`` exists; return its id and registration manifest URL.
+
+    Returns a dict: ``changed``, ``cluster_id`` (management id, c-m-...), ``manifest_url``,
+    ``state`` (management cluster state), ``registration_command``. An existing cluster is left
+    as it is (labels are not reconciled).
+    """
+    obj = client.get_provisioning_cluster(namespace, name)
+    changed = False
+    if obj is None:
+        if check_mode:
+            return {"changed": True, "cluster_id": None, "manifest_url": None, "state": None,
+                    "registration_command": None}
+        changed, obj = client.create_imported_cluster(namespace, name, labels=labels, description=description)
+    if ((obj or {}).get("spec") or {}).get("rkeConfig") is not None:
+        raise RancherError("cluster %s/%s exists but is Rancher-provisioned (spec.rkeConfig), "
+                           "not an imported cluster; choose another rancher_cluster name" % (namespace, name))
+    cluster_id = client.wait_cluster_id(namespace, name, timeout=timeout, interval=interval)
+    if check_mode:  # look, do not create or wait
+        try:
+            token = client.registration_token(cluster_id, timeout=0, interval=interval, create=False)
+        except RancherError:
+            token = {}
+    else:
+        token = client.registration_token(cluster_id, timeout=timeout, interval=interval)
+    return {"changed": changed, "cluster_id": cluster_id, "manifest_url": token.get("manifestUrl"),
+            "state": client.cluster_state(cluster_id), "registration_command": token.get("command")}

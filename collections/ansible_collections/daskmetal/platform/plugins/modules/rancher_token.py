@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: daskmetal maintainers
+# Apache-2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rancher_token
+short_description: Log in to Rancher, set server-url, and obtain an API token
+version_added: 0.1.0
+description:
+  - Logs in with the local provider (C(POST /v1-public/login), falling back to the deprecated
+    C(/v3-public/localProviders/local?action=login) on older Rancher).
+  - Sets the C(server-url) global setting when O(server_url) is given and differs.
+  - Creates an API token (ext token on Rancher >= 2.13, v3 token otherwise) unless
+    O(existing_token) still authenticates, in which case that token is returned unchanged.
+  - The token is returned in RV(token); register the result and use C(no_log) on tasks that handle it.
+options:
+  url:
+    description: Base URL of the Rancher API, e.g. C(https://127.0.0.1).
+    type: str
+    required: true
+  username:
+    description: Local user to log in as.
+    type: str
+    default: admin
+  password:
+    description: That user's password (on a fresh Rancher, the bootstrap password).
+    type: str
+    required: true
+  existing_token:
+    description: A token created earlier; kept when it still authenticates.
+    type: str
+  server_url:
+    description: Value for the C(server-url) setting (the URL downstream agents use to reach Rancher).
+    type: str
+  description:
+    description: Description stored with the created API token.
+    type: str
+    default: daskmetal automation
+  ttl_ms:
+    description: Token lifetime in milliseconds; C(0) means Rancher's maximum.
+    type: int
+    default: 0
+  token_api:
+    description: Which token API to use.
+    type: str
+    choices: [auto, ext, v3]
+    default: auto
+  validate_certs:
+    description: Verify Rancher's TLS certificate (a self-signed Rancher needs C(false) or O(ca_path)).
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle to verify Rancher's certificate with.
+    type: path
+  retries:
+    description: Retries for connection errors and 429/5xx answers.
+    type: int
+    default: 10
+  retry_delay:
+    description: Seconds between retries.
+    type: float
+    default: 3
+author:
+  - daskmetal maintainers
+attributes:
+  check_mode:
+    support: full
+    description: Logs in (read-only), reports what would change, creates nothing.
+"""
+
+EXAMPLES = r"""
+- name: Get an API token
+  daskmetal.platform.rancher_token:
+    url: https://127.0.0.1
+    password: "{{ vault_rancher_bootstrap_password }}"
+    server_url: https://10.147.17.10
+    validate_certs: false
+  register: rancher_login
+  no_log: true
+"""
+
+RETURN = r"""
+token:
+  description: The API token (C(token-xxxxx:secret) or C(ext/token-xxxxx:secret)). Secret.
+  returned: success, except in check mode when a token would be created
+  type: str
+created:
+  description: Whether a new token was created.
+  returned: always
+  type: bool
+server_url_changed:
+  description: Whether the server-url setting was changed.
+  returned: always
+  type: bool
+login_path:
+  description: The login endpoint that answered (null when an existing token was kept).
+  returned: always
+  type: str
+token_api:
+  description: C(ext), C(v3) or C(existing).
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskmetal.platform.plugins.module_utils.rancher_api import (
+    RancherClient, RancherError, ansible_transport, ensure_api_token)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True),
+            username=dict(type="str", default="admin"),
+            password=dict(type="str", required=True, no_log=True),
+            existing_token=dict(type="str", no_log=True),
+            server_url=dict(type="str"),
+            description=dict(type="str", default="daskmetal automation"),
+            ttl_ms=dict(type="int", default=0),
+            token_api=dict(type="str", choices=["auto", "ext", "v3"], default="auto"),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            retries=dict(type="int", default=10),
+            retry_delay=dict(type="float", default=3),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    client = RancherClient(p["url"], ansible_transport(p["validate_certs"], p["ca_path"]),
+                           retries=p["retries"], retry_delay=p["retry_delay"])
+    try:
+        res = ensure_api_token(client, p["username"], p["password"], existing_token=p["existing_token"],
+                               server_url=p["server_url"], description=p["description"],
+                               ttl_ms=p["ttl_ms"], token_api=p["token_api"], check_mode=module.check_mode)
+    except RancherError as exc:
+        module.fail_json(msg="Rancher: %s" % exc, status=exc.status)
+    module.exit_json(changed=res["created"] or res["server_url_changed"], **res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Unit tests for module_utils/rancher_api.py against the Rancher API test double."""
+import json
+import os
+import sys
+
+import pytest
+
+_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 6))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from ansible_collections.daskmetal.platform.plugins.module_utils import rancher_api as ra  # noqa: E402
+from tests.doubles.rancher_api import RancherDouble  # noqa: E402
+
+PASSWORD = "bootstrap-password-1234"
+
+
+def no_sleep(_):
+    return None
+
+
+def urllib_transport(method, url, headers, body, timeout):
+    """A fast plain-urllib transport (Ansible's open_url builds a TLS context per call, ~0.1 s)."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def client_for(double, transport=urllib_transport, **kw):
+    kw.setdefault("retries", 3)
+    return ra.RancherClient(double.url, transport, sleep=no_sleep, **kw)
+
+
+def test_ansible_transport_round_trip(double):
+    """The transport the modules use: statuses and bodies come back, 4xx is not an exception."""
+    client = client_for(double, transport=ra.ansible_transport(validate_certs=False))
+    token, _ = client.login("admin", PASSWORD)
+    assert client.token_valid()
+    with pytest.raises(ra.RancherAuthError):
+        client_for(double, transport=ra.ansible_transport()).login("admin", "wrong-password-123")
+
+
+@pytest.fixture(params=["current", "legacy"])
+def double(request):
+    with RancherDouble(generation=request.param, password=PASSWORD) as d:
+        yield d
+
+
+def test_login_uses_v1_public_then_falls_back_to_v3(double):
+    client = client_for(double)
+    token, path = client.login("admin", PASSWORD)
+    assert token.startswith("token-") and ":" in token
+    if double.generation == "current":
+        assert path == ra.LOGIN_V1
+        assert [r[1] for r in double.requests] == ["/v1-public/login"]
+        body = double.requests[0][2]
+        assert body["type"] == "localProvider" and body["responseType"] == "json"
+    else:
+        assert path == ra.LOGIN_V3
+        assert [r[1] for r in double.requests] == ["/v1-public/login", ra.LOGIN_V3]
+    assert client.token_valid()
+
+
+def test_wrong_password_raises_auth_error(double):
+    client = client_for(double)
+    with pytest.raises(ra.RancherAuthError) as exc:
+        client.login("admin", "not-the-password")
+    assert exc.value.status == 401
+    # a 401 is final: no retries
+    assert len([r for r in double.requests if "login" in r[1]]) <= 2
+
+
+def test_unauthenticated_call_raises_auth_error(double):
+    client = client_for(double, token="token-00000:forged")
+    with pytest.raises(ra.RancherAuthError):
+        client.get_setting("server-url")
+    assert client.token_valid() is False
+
+
+def test_server_url_setting_is_idempotent(double):
+    client = client_for(double)
+    client.login("admin", PASSWORD)
+    assert client.ensure_setting("server-url", "https://10.147.17.10", check_mode=True) is True
+    assert double.settings["server-url"] == ""
+    assert client.ensure_setting("server-url", "https://10.147.17.10") is True
+    assert double.settings["server-url"] == "https://10.147.17.10"
+    assert client.ensure_setting("server-url", "https://10.147.17.10") is False
+    puts = [r for r in double.requests if r[0] == "PUT"]
+    assert puts == [("PUT", "/v3/settings/server-url", {"name": "server-url", "value": "https://10.147.17.10"})]
+
+
+def test_api_token_uses_ext_when_available_else_v3(double):
+    client = client_for(double)
+    client.login("admin", PASSWORD)
+    made = client.create_api_token("daskmetal test")
+    if double.generation == "current":
+        assert made["api"] == "ext" and made["token"].startswith("ext/token-")
+        double.tokens[made["token"][4:]] = double.tokens[made["token"][4:]]  # double stores without prefix
+    else:
+        assert made["api"] == "v3" and made["token"].startswith("token-")
+        assert client.token_valid(made["token"])
+
+
+def test_ensure_api_token_keeps_a_valid_existing_token(double):
+    client = client_for(double)
+    first = ra.ensure_api_token(client, "admin", PASSWORD, server_url="https://zt.example", token_api="v3")
+    assert first["created"] and first["server_url_changed"]
+    again = ra.ensure_api_token(client_for(double), "admin", PASSWORD, existing_token=first["token"],
+                                server_url="https://zt.example", token_api="v3")
+    assert again == {"token": first["token"], "created": False, "server_url_changed": False,
+                     "login_path": None, "token_api": "existing"}
+
+
+def test_ensure_api_token_replaces_a_revoked_token(double):
+    res = ra.ensure_api_token(client_for(double), "admin", PASSWORD, existing_token="token-99999:revoked",
+                              token_api="v3")
+    assert res["created"] and res["token"] != "token-99999:revoked"
+
+
+def test_ensure_api_token_check_mode_creates_nothing(double):
+    before = len(double.tokens)
+    res = ra.ensure_api_token(client_for(double), "admin", PASSWORD, server_url="https://x", check_mode=True)
+    assert res["created"] and res["server_url_changed"] and res["token"] is None
+    assert len(double.tokens) == before + 1  # only the login session token
+    assert double.settings["server-url"] == ""
+
+
+def logged_in(double):
+    client = client_for(double)
+    client.login("admin", PASSWORD)
+    client.ensure_setting("server-url", double.url)
+    return client
+
+
+def test_imported_cluster_created_and_manifest_returned(double):
+    double.cluster_id_after = 3  # Rancher fills status.clusterName asynchronously
+    client = logged_in(double)
+    res = ra.ensure_imported_cluster(client, "daskmetal", labels={"daskmetal.io/layer": "rke2"}, interval=0)
+    assert res["changed"] is True
+    assert res["cluster_id"].startswith("c-m-")
+    assert res["manifest_url"].startswith(double.url + "/v3/import/") and res["manifest_url"].endswith(".yaml")
+    assert res["state"] == "pending"
+    post = [r for r in double.requests if r[0] == "POST" and r[1] == ra.PROVISIONING_CLUSTERS][0][2]
+    assert post == {"type": "provisioning.cattle.io.cluster",
+                    "metadata": {"namespace": "fleet-default", "name": "daskmetal",
+                                 "labels": {"daskmetal.io/layer": "rke2"}}, "spec": {}}
+
+
+def test_registration_token_is_created_when_rancher_made_none(double):
+    double.auto_registration_token = False
+    client = logged_in(double)
+    res = ra.ensure_imported_cluster(client, "daskmetal", interval=0)
+    assert res["manifest_url"]
+    assert ("POST", ra.REGISTRATION_TOKENS) in [(r[0], r[1]) for r in double.requests]
+
+
+def test_already_registered_cluster_is_left_alone(double):
+    cid = double.add_imported_cluster("daskmetal")
+    client = logged_in(double)
+    res = ra.ensure_imported_cluster(client, "daskmetal", interval=0)
+    assert res["changed"] is False and res["cluster_id"] == cid and res["state"] == "active"
+    assert not [r for r in double.requests if r[0] == "POST" and "provisioning" in r[1]]
+
+
+def test_check_mode_does_not_create_a_cluster(double):
+    client = logged_in(double)
+    res = ra.ensure_imported_cluster(client, "daskmetal", check_mode=True, interval=0)
+    assert res == {"changed": True, "cluster_id": None, "manifest_url": None, "state": None,
+                   "registration_command": None}
+    assert double.prov_clusters == {}
+
+
+def test_conflict_on_create_reads_the_existing_cluster(double):
+    client = logged_in(double)
+    changed, _ = client.create_imported_cluster("fleet-default", "c1")
+    assert changed
+    changed, obj = client.create_imported_cluster("fleet-default", "c1")
+    assert changed is False and obj["metadata"]["name"] == "c1"
+
+
+def test_rancher_provisioned_cluster_of_the_same_name_is_refused(double):
+    client = logged_in(double)
+    double.add_imported_cluster("daskmetal")
+    double.prov_clusters[("fleet-default", "daskmetal")]["spec"] = {"rkeConfig": {}}
+    with pytest.raises(ra.RancherError, match="rkeConfig"):
+        ra.ensure_imported_cluster(client, "daskmetal", interval=0)
+
+
+def test_cluster_becomes_active_after_manifest_is_fetched(double):
+    import urllib.request
+
+    double.active_after_polls = 2
+    client = logged_in(double)
+    res = ra.ensure_imported_cluster(client, "daskmetal", interval=0)
+    with pytest.raises(ra.RancherError, match="not active"):
+        client.wait_cluster_active(res["cluster_id"], timeout=0, interval=0)
+    manifest = urllib.request.urlopen(res["manifest_url"]).read().decode()
+    assert "kind: Namespace" in manifest
+    assert client.wait_cluster_active(res["cluster_id"], timeout=5, interval=0) == "active"
+
+
+def test_retries_on_503_then_succeeds():
+    with RancherDouble(password=PASSWORD, fail_next=2) as d:
+        client = client_for(d, retries=3)
+        token, _ = client.login("admin", PASSWORD)
+        assert token
+        assert len(d.requests) == 3
+
+
+def test_gives_up_after_retries():
+    with RancherDouble(password=PASSWORD, fail_next=10) as d:
+        client = client_for(d, retries=2)
+        with pytest.raises(ra.RancherError) as exc:
+            client.login("admin", PASSWORD)
+        assert exc.value.status == 503 and len(d.requests) == 3
+
+
+def test_connection_refused_is_a_clear_error():
+    client = ra.RancherClient("http://127.0.0.1:9", ra.ansible_transport(), retries=1, sleep=no_sleep)
+    with pytest.raises(ra.RancherError, match="cannot reach Rancher"):
+        client.login("admin", PASSWORD)
+
+
+def test_error_message_names_method_path_and_status():
+    def transport(method, url, headers, body, timeout):
+        return 422, json.dumps({"type": "error", "message": "bad body"}).encode()
+
+    client = ra.RancherClient("https://r.example", transport, token="t", sleep=no_sleep)
+    with pytest.raises(ra.RancherError, match=r"PUT /v3/settings/server-url answered 422: bad body"):
+        client.request("PUT", "/v3/settings/server-url", {})
