@@ -22,7 +22,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 DEFAULT_MIRROR = os.environ.get("DASKMETAL_LAB_MIRROR", "http://deb.debian.org/debian")
 DEFAULT_SUITES = ("bookworm", "trixie")
 HOST_PACKAGES = (
@@ -119,6 +119,11 @@ def _clean_root(root: str) -> None:
                     shutil.rmtree(p, ignore_errors=True)
                 elif entry not in ("lock", "partial"):
                     os.unlink(p)
+    # Empty package lists must look stale, so `apt update_cache ... cache_valid_time` refreshes them
+    # as it would on a real host (an empty folder with a new mtime looks freshly updated).
+    lists = os.path.join(root, "var/lib/apt/lists")
+    if os.path.isdir(lists):
+        os.utime(lists, (0, 0))
 
 
 def build(recipe: Recipe, force: bool = False) -> str:
