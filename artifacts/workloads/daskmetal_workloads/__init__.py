@@ -1,0 +1,18 @@
+"""Workloads shipped with daskmetal (used by the notebooks, the validate Job and the Compose end-to-end test)."""
+
+from daskmetal_workloads.bank import BANK_COLUMNS, load_bank_marketing, prepare_features, synthetic_bank_marketing
+from daskmetal_workloads.graph import draw_task_graph
+from daskmetal_workloads.scale import scale_workers
+from daskmetal_workloads.smoke import array_mean_smoke
+from daskmetal_workloads.tpot_compat import tpot_ready
+
+__all__ = [
+    "BANK_COLUMNS",
+    "array_mean_smoke",
+    "draw_task_graph",
+    "load_bank_marketing",
+    "prepare_features",
+    "scale_workers",
+    "synthetic_bank_marketing",
+    "tpot_ready",
+]
