@@ -22,7 +22,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-RECIPE_VERSION = "4"
+# Bump a kind's version when its build steps change (the cache key includes it).
+RECIPE_VERSION = {"debian": "4", "minbase": "3"}
 DEFAULT_MIRROR = os.environ.get("DASKMETAL_LAB_MIRROR", "http://deb.debian.org/debian")
 DEFAULT_SUITES = ("bookworm", "trixie")
 HOST_PACKAGES = (
@@ -51,7 +52,7 @@ class Recipe:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for part in (RECIPE_VERSION, self.kind, self.suite, self.mirror, *sorted(self.packages)):
+        for part in (RECIPE_VERSION[self.kind], self.kind, self.suite, self.mirror, *sorted(self.packages)):
             h.update(part.encode() + b"\0")
         h.update(hashlib.sha256(self.ca_bundle).digest())
         return h.hexdigest()[:12]
