@@ -1,0 +1,387 @@
+# -*- coding: utf-8 -*-
+# Copyright: daskmetal maintainers
+# Apache-2.0
+"""One ZeroTier API client, two back ends.
+
+* ``central``: ZeroTier Central, https://api.zerotier.com/api/v1, header ``Authorization: token <token>``.
+  Network settings live in a ``config`` object (name included); a member's ``name``/``description``
+  are top level and its settings in ``config`` (docs.zerotier.com/openapi/central/v1.json).
+* ``controller``: the controller built into zerotier-one, http://127.0.0.1:9993/controller, header
+  ``X-ZT1-Auth: <authtoken.secret>``; flat objects, strict JSON types
+  (ZeroTierOne controller/EmbeddedNetworkController.cpp, controller/README.md).
+
+Callers see one flat representation with the API's own field names:
+network ``{id, name, private, mtu, multicastLimit, enableBroadcast, routes, ipAssignmentPools, v4AssignMode}``,
+member ``{id, networkId, name, description, authorized, activeBridge, ipAssignments, noAutoAssignIps}``.
+
+HTTP goes through a small transport so tests can swap it; the default one uses Ansible's
+``open_url``. Retries with exponential backoff on 429, 5xx and timeouts (Retry-After honoured);
+401/403/404 give errors that say what to check. The token never appears in messages.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import json
+import re
+import socket
+import time
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+CENTRAL_URL = "https://api.zerotier.com/api/v1"
+CONTROLLER_URL = "http://127.0.0.1:9993"
+RETRY_STATUS = (429, 500, 502, 503, 504)
+
+NETWORK_FIELDS = ("name", "private", "mtu", "multicastLimit", "enableBroadcast", "routes", "ipAssignmentPools", "v4AssignMode")
+MEMBER_CONFIG_FIELDS = ("authorized", "activeBridge", "ipAssignments", "noAutoAssignIps")
+
+_NWID_RE = re.compile(r"^[0-9a-f]{16}$")
+_NODE_RE = re.compile(r"^[0-9a-f]{10}$")
+
+
+class ZeroTierApiError(Exception):
+    def __init__(self, message, status=None):
+        super(ZeroTierApiError, self).__init__(message)
+        self.status = status
+
+
+class TransportError(Exception):
+    """No HTTP answer (timeout, refused, DNS). ``timeout`` tells which."""
+
+    def __init__(self, message, timeout=False):
+        super(TransportError, self).__init__(message)
+        self.timeout = timeout
+
+
+class AnsibleTransport(object):
+    """HTTP through ansible.module_utils.urls.open_url. request() -> (status, headers, body bytes)."""
+
+    def __init__(self, validate_certs=True, ca_path=None):
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+
+    def request(self, method, url, headers, body, timeout):
+        kwargs = dict(method=method, headers=headers, data=body, timeout=timeout,
+                      validate_certs=self.validate_certs, follow_redirects="safe")
+        if self.ca_path:
+            kwargs["ca_path"] = self.ca_path
+        try:
+            resp = open_url(url, **kwargs)
+            return resp.getcode(), dict(resp.headers.items()), resp.read()
+        except HTTPError as exc:
+            try:
+                data = exc.read()
+            except Exception:  # pragma: no cover - body already consumed
+                data = b""
+            return exc.code, dict(exc.headers.items()) if exc.headers else {}, data
+        except socket.timeout as exc:
+            raise TransportError("timed out after %ss" % timeout, timeout=True)
+        except URLError as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TransportError(str(reason), timeout=isinstance(reason, socket.timeout))
+        except (OSError, ValueError) as exc:
+            raise TransportError(str(exc), timeout="timed out" in str(exc))
+
+
+def retry_after_seconds(value, now=None):
+    """Retry-After is delta-seconds or an HTTP-date (RFC 9110 10.2.3); None when absent/garbled."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0, int(when.timestamp() - now))
+
+
+def _canon_routes(routes):
+    out = []
+    for r in routes or []:
+        via = r.get("via")
+        out.append({"target": str(r.get("target")), "via": None if via in (None, "") else str(via)})
+    return sorted(out, key=lambda r: (r["target"], r["via"] or ""))
+
+
+def _canon_pools(pools):
+    out = [{"ipRangeStart": str(p.get("ipRangeStart")), "ipRangeEnd": str(p.get("ipRangeEnd"))} for p in pools or []]
+    return sorted(out, key=lambda p: (p["ipRangeStart"], p["ipRangeEnd"]))
+
+
+def canonical(field, value):
+    """Comparable form of a field value (order-insensitive lists, normalised JSON types)."""
+    if value is None:
+        return None
+    if field == "routes":
+        return _canon_routes(value)
+    if field == "ipAssignmentPools":
+        return _canon_pools(value)
+    if field == "ipAssignments":
+        return sorted(str(v) for v in value)
+    if field == "v4AssignMode":
+        return {"zt": bool((value or {}).get("zt", False))}
+    if field in ("mtu", "multicastLimit"):
+        return int(value)
+    if field in ("private", "enableBroadcast", "authorized", "activeBridge", "noAutoAssignIps"):
+        return bool(value)
+    return value
+
+
+def differences(current, wanted):
+    """{field: (current, wanted)} for every wanted field (not None) that differs."""
+    diff = {}
+    for field, value in wanted.items():
+        if value is None:
+            continue
+        have = canonical(field, (current or {}).get(field))
+        want = canonical(field, value)
+        if have != want:
+            diff[field] = (have, want)
+    return diff
+
+
+def check_network_id(nwid):
+    if not isinstance(nwid, str) or not _NWID_RE.match(nwid):
+        raise ZeroTierApiError("network id %r is not 16 lower-case hexadecimal digits" % (nwid,))
+
+
+def check_node_id(node_id):
+    if not isinstance(node_id, str) or not _NODE_RE.match(node_id):
+        raise ZeroTierApiError("node id %r is not 10 lower-case hexadecimal digits" % (node_id,))
+
+
+class ZeroTierClient(object):
+    def __init__(self, backend, token, base_url=None, transport=None, timeout=30, retries=5,
+                 backoff=1.0, max_backoff=30.0, sleep=time.sleep):
+        if backend not in ("central", "controller"):
+            raise ZeroTierApiError("backend must be central or controller, got %r" % (backend,))
+        if not token:
+            raise ZeroTierApiError("no API token given" + (
+                " (Central: create one under Account > API Access Tokens and pass it from a vault variable)"
+                if backend == "central" else " (controller: the contents of /var/lib/zerotier-one/authtoken.secret)"))
+        self.backend = backend
+        self._token = token.strip()
+        self.base_url = (base_url or (CENTRAL_URL if backend == "central" else CONTROLLER_URL)).rstrip("/")
+        self.transport = transport or AnsibleTransport()
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.sleep = sleep
+        self.requests = 0
+
+    # --- HTTP -------------------------------------------------------------------------------
+    @property
+    def _label(self):
+        return "ZeroTier Central" if self.backend == "central" else "the ZeroTier controller at %s" % self.base_url
+
+    def _headers(self):
+        h = {"Accept": "application/json", "Content-Type": "application/json"}
+        if self.backend == "central":
+            h["Authorization"] = "token %s" % self._token
+        else:
+            h["X-ZT1-Auth"] = self._token
+        return h
+
+    def call(self, method, path, payload=None, idempotent=True, allow_404=False):
+        """JSON request with retries. Returns the decoded body, or None for an allowed 404."""
+        url = self.base_url + path
+        body = None if payload is None else json.dumps(payload).encode("utf-8")
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            retry_in = None
+            try:
+                status, headers, data = self.transport.request(method, url, self._headers(), body, self.timeout)
+            except TransportError as exc:
+                # a timed-out non-idempotent request may have been applied: do not repeat it
+                if attempt > self.retries or (exc.timeout and not idempotent):
+                    raise ZeroTierApiError("%s %s: no answer from %s after %d attempt(s): %s"
+                                           % (method, path, self._label, attempt, exc))
+                status, headers, data = None, {}, b""
+            if status is not None and 200 <= status < 300:
+                if not data:
+                    return {}
+                try:
+                    return json.loads(data.decode("utf-8"))
+                except ValueError:
+                    raise ZeroTierApiError("%s %s: %s answered %d with a body that is not JSON" % (method, path, self._label, status), status)
+            if status == 404 and allow_404:
+                return None
+            if status in (401, 403, 404):
+                raise ZeroTierApiError(self._explain(status, method, path), status)
+            if status is not None and status not in RETRY_STATUS:
+                raise ZeroTierApiError("%s %s: %s answered %d: %s" % (method, path, self._label, status, _snippet(data)), status)
+            if status is not None and (attempt > self.retries or (status != 429 and not idempotent)):
+                raise ZeroTierApiError("%s %s: %s answered %d after %d attempt(s): %s"
+                                       % (method, path, self._label, status, attempt, _snippet(data)), status)
+            headers = {str(k).lower(): v for k, v in (headers or {}).items()}
+            retry_in = retry_after_seconds(headers.get("retry-after"))
+            if retry_in is None:
+                retry_in = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+            self.sleep(min(retry_in, max(self.max_backoff, 1) * 4))
+
+    def _explain(self, status, method, path):
+        if status == 401:
+            if self.backend == "central":
+                return ("%s %s: ZeroTier Central rejected the API token (401 Unauthorized); check that "
+                        "vault_zerotier_api_token holds a current token from my.zerotier.com > Account" % (method, path))
+            return ("%s %s: the controller rejected the auth token (401); it must be the contents of "
+                    "/var/lib/zerotier-one/authtoken.secret on the controller host" % (method, path))
+        if status == 403:
+            return ("%s %s: %s refused access (403 Forbidden); the token's account cannot manage this network "
+                    "(is the network owned by another account, or is the token read-only?)" % (method, path, self._label))
+        return ("%s %s: not found on %s (404); check daskmetal_plan.zerotier.network_id (and, for the controller, "
+                "that the network's first 10 digits are the controller's node id)" % (method, path, self._label))
+
+    # --- objects ----------------------------------------------------------------------------
+    def _net_path(self, nwid):
+        check_network_id(nwid)
+        return ("/network/%s" if self.backend == "central" else "/controller/network/%s") % nwid
+
+    def _member_path(self, nwid, node_id):
+        check_node_id(node_id)
+        return self._net_path(nwid) + "/member/%s" % node_id
+
+    @staticmethod
+    def _flat_network(obj, backend):
+        if obj is None:
+            return None
+        src = (obj.get("config") or {}) if backend == "central" else obj
+        out = {"id": obj.get("id") or obj.get("nwid")}
+        for field in NETWORK_FIELDS:
+            out[field] = src.get(field)
+        return out
+
+    @staticmethod
+    def _flat_member(obj, backend):
+        if obj is None:
+            return None
+        if backend == "central":
+            cfg = obj.get("config") or {}
+            out = {"id": obj.get("nodeId") or cfg.get("address") or cfg.get("id"),
+                   "networkId": obj.get("networkId"), "name": obj.get("name"), "description": obj.get("description")}
+        else:
+            cfg = obj
+            out = {"id": obj.get("id") or obj.get("address"), "networkId": obj.get("nwid"),
+                   "name": obj.get("name"), "description": None}
+        for field in MEMBER_CONFIG_FIELDS:
+            out[field] = cfg.get(field)
+        return out
+
+    def status(self):
+        """Central: GET /status; controller: GET /controller ({controller, apiVersion, clock, databaseReady})."""
+        return self.call("GET", "/status" if self.backend == "central" else "/controller")
+
+    def node_id(self):
+        """The controller's own node id (GET /status of the local service); controller backend only."""
+        return self.call("GET", "/status").get("address")
+
+    def list_networks(self):
+        if self.backend == "central":
+            return [n.get("id") for n in self.call("GET", "/network")]
+        return list(self.call("GET", "/controller/network"))
+
+    def get_network(self, nwid):
+        return self._flat_network(self.call("GET", self._net_path(nwid), allow_404=True), self.backend)
+
+    def _network_body(self, settings):
+        settings = {k: v for k, v in settings.items() if v is not None and k in NETWORK_FIELDS}
+        return {"config": settings} if self.backend == "central" else settings
+
+    def update_network(self, nwid, settings):
+        return self._flat_network(self.call("POST", self._net_path(nwid), self._network_body(settings)), self.backend)
+
+    def create_network(self, settings, controller_id=None):
+        """Create a network with a random id: controller POST /controller/network/<id>______, Central POST /network."""
+        if self.backend == "central":
+            path = "/network"
+        else:
+            controller_id = controller_id or self.node_id()
+            check_node_id(controller_id)
+            path = "/controller/network/%s______" % controller_id
+        return self._flat_network(self.call("POST", path, self._network_body(settings), idempotent=False), self.backend)
+
+    def get_member(self, nwid, node_id):
+        return self._flat_member(self.call("GET", self._member_path(nwid, node_id), allow_404=True), self.backend)
+
+    def update_member(self, nwid, node_id, settings):
+        settings = {k: v for k, v in settings.items() if v is not None}
+        if self.backend == "central":
+            body = {k: settings[k] for k in ("name", "description") if k in settings}
+            cfg = {k: settings[k] for k in MEMBER_CONFIG_FIELDS if k in settings}
+            if cfg:
+                body["config"] = cfg
+        else:
+            body = {k: settings[k] for k in ("name",) + MEMBER_CONFIG_FIELDS if k in settings}
+        return self._flat_member(self.call("POST", self._member_path(nwid, node_id), body), self.backend)
+
+    def delete_member(self, nwid, node_id):
+        self.call("DELETE", self._member_path(nwid, node_id), allow_404=True)
+
+    def wait_for_member(self, nwid, node_id, timeout, interval=2.0, clock=time.monotonic):
+        """Poll until the member exists (the node has asked the controller for its config)."""
+        deadline = clock() + timeout
+        while True:
+            member = self.get_member(nwid, node_id)
+            if member is not None:
+                return member
+            if clock() >= deadline:
+                return None
+            self.sleep(interval)
+
+
+def _snippet(data):
+    try:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    except Exception:  # pragma: no cover
+        text = repr(data)
+    text = " ".join(text.split())
+    return (text[:200] + "...") if len(text) > 200 else (text or "(empty body)")
+
+
+def read_token_file(path):
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def client_from_module(module):
+    """Build a client from the common module options (see doc fragment daskmetal.platform.zerotier)."""
+    p = module.params
+    token = p.get("api_token")
+    if not token and p.get("api_token_file"):
+        try:
+            token = read_token_file(p["api_token_file"])
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read api_token_file %s: %s" % (p["api_token_file"], exc))
+    if not token and p["backend"] == "controller":
+        try:
+            token = read_token_file("/var/lib/zerotier-one/authtoken.secret")
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="no api_token given and /var/lib/zerotier-one/authtoken.secret unreadable: %s" % exc)
+    try:
+        return ZeroTierClient(p["backend"], token, base_url=p.get("api_url"),
+                              transport=AnsibleTransport(validate_certs=p.get("validate_certs", True)),
+                              timeout=p.get("timeout", 30), retries=p.get("retries", 5))
+    except ZeroTierApiError as exc:
+        module.fail_json(msg=str(exc))
+
+
+COMMON_ARGS = dict(
+    backend=dict(type="str", choices=["central", "controller"], default="central"),
+    api_url=dict(type="str"),
+    api_token=dict(type="str", no_log=True),
+    api_token_file=dict(type="path"),
+    validate_certs=dict(type="bool", default=True),
+    timeout=dict(type="int", default=30),
+    retries=dict(type="int", default=5),
+)

@@ -1,0 +1,496 @@
+"""HTTP test double of the two ZeroTier management APIs (for tests only).
+
+    python -m tests.doubles.zerotier_api --mode central|controller [--bind 127.0.0.1] [--port 0] [--token T]
+
+One in-memory store served in either of two shapes:
+
+* ``central``  -- ZeroTier Central, base ``/api/v1`` (docs.zerotier.com/openapi/central/v1.json).
+  Header ``Authorization: token <T>``. Network: ``{id, config: {...}, description, rulesSource, ...}``;
+  member: ``{id: "<nwid>-<node>", networkId, nodeId, name, description, hidden, config: {...}, ...}``.
+  Routes: GET/POST /network, GET/POST/DELETE /network/{nwid}, GET /network/{nwid}/member,
+  GET/POST/DELETE /network/{nwid}/member/{node}, GET /status.
+* ``controller`` -- the controller in zerotier-one (ZeroTierOne controller/EmbeddedNetworkController.cpp).
+  Header ``X-ZT1-Auth: <T>`` (or ``?auth=T``). Flat objects. Routes: GET /status (service: address = the
+  controller's node id), GET /controller, GET /controller/network (list of ids), POST
+  /controller/network/{controllerId}______ (create, random id; 400 when the prefix is not this controller),
+  GET/POST/DELETE /controller/network/{nwid}, GET /controller/network/{nwid}/member ({id: revision}),
+  GET/POST/DELETE /controller/network/{nwid}/member/{node} (POST creates; 404 when the network is unknown).
+
+Field names and JSON types (``network``): name str, private bool, enableBroadcast bool, mtu int (clamped to
+1280..10000 like upstream), multicastLimit int, routes [{target: str CIDR, via: str|null}],
+ipAssignmentPools [{ipRangeStart: str, ipRangeEnd: str}], v4AssignMode {zt: bool}.
+(``member``): authorized bool, activeBridge bool, noAutoAssignIps bool, ipAssignments [str], name str;
+Central also description str, hidden bool. The double is STRICTER than upstream on purpose: a wrong JSON
+type answers 400 (upstream silently substitutes a default), so a client sending "true" or "2800" fails here.
+
+Test-only extras, no auth, under ``/_double``: GET /_double/netconf/{nwid}/{node} (what a node would get
+from its controller: creates an unauthorized member on first contact like upstream, auto-assigns from the
+pools, answers {status: OK|ACCESS_DENIED|NOT_FOUND, assignedAddresses: ["a.b.c.d/bits"], bridge, ...});
+GET /_double/state; POST /_double/fault {status, count, retry_after, delay, path}; POST
+/_double/member/{nwid}/{node} (set member fields without auth, e.g. de-authorize in a lab test).
+
+Fault injection (in process: ``double.inject(...)``): answer ``status`` (429 with Retry-After, 500, 401, ...)
+or sleep ``delay`` seconds (a timeout for a client with a shorter timeout) for the next ``count`` requests
+whose path starts with ``path``.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import random
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+MTU_MIN, MTU_MAX = 1280, 10000
+
+NETWORK_TYPES = {
+    "name": str, "private": bool, "enableBroadcast": bool, "mtu": int, "multicastLimit": int,
+    "routes": list, "ipAssignmentPools": list, "v4AssignMode": dict,
+}
+MEMBER_TYPES = {"authorized": bool, "activeBridge": bool, "noAutoAssignIps": bool, "ipAssignments": list, "name": str}
+CENTRAL_MEMBER_TOP = {"name": str, "description": str, "hidden": bool}
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _typed(value, typ, path):
+    if typ is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, typ)
+    if not ok:
+        raise BadRequest("%s must be a JSON %s, got %s" % (path, typ.__name__, json.dumps(value)))
+
+
+def _check_network_body(body):
+    for key, typ in NETWORK_TYPES.items():
+        if key in body:
+            _typed(body[key], typ, key)
+    for i, r in enumerate(body.get("routes", [])):
+        _typed(r, dict, "routes[%d]" % i)
+        _typed(r.get("target"), str, "routes[%d].target" % i)
+        ipaddress.ip_network(r["target"], strict=False)
+        if r.get("via") is not None:
+            _typed(r["via"], str, "routes[%d].via" % i)
+    for i, p in enumerate(body.get("ipAssignmentPools", [])):
+        _typed(p, dict, "ipAssignmentPools[%d]" % i)
+        for k in ("ipRangeStart", "ipRangeEnd"):
+            _typed(p.get(k), str, "ipAssignmentPools[%d].%s" % (i, k))
+            ipaddress.ip_address(p[k])
+    if "v4AssignMode" in body:
+        _typed(body["v4AssignMode"].get("zt"), bool, "v4AssignMode.zt")
+
+
+def _check_member_body(body, extra=None):
+    for key, typ in dict(MEMBER_TYPES, **(extra or {})).items():
+        if key in body:
+            _typed(body[key], typ, key)
+    for i, ip in enumerate(body.get("ipAssignments", [])):
+        _typed(ip, str, "ipAssignments[%d]" % i)
+        ipaddress.ip_address(ip)
+
+
+class Store:
+    """Networks and members in the controller's flat shape."""
+
+    def __init__(self, controller_id):
+        self.controller_id = controller_id
+        self.networks = {}
+        self.members = {}
+        self.lock = threading.RLock()
+
+    @staticmethod
+    def new_network(nwid):
+        now = int(time.time() * 1000)
+        # defaults of DB::initNetwork (ZeroTierOne controller/DB.cpp)
+        return {"id": nwid, "nwid": nwid, "objtype": "network", "name": "", "private": True, "creationTime": now,
+                "multicastLimit": 32, "enableBroadcast": True, "v4AssignMode": {"zt": False},
+                "v6AssignMode": {"rfc4193": False, "zt": False, "6plane": False}, "routes": [], "ipAssignmentPools": [],
+                "mtu": 2800, "rules": [{"not": False, "or": False, "type": "ACTION_ACCEPT"}], "dns": [],
+                "capabilities": [], "tags": [], "revision": 1}
+
+    @staticmethod
+    def new_member(nwid, node):
+        # defaults of DB::initMember
+        return {"id": node, "address": node, "nwid": nwid, "objtype": "member", "authorized": False, "activeBridge": False,
+                "ipAssignments": [], "noAutoAssignIps": False, "tags": [], "capabilities": [], "name": "",
+                "creationTime": int(time.time() * 1000), "revision": 1, "lastAuthorizedTime": 0, "lastDeauthorizedTime": 0}
+
+    def create_network(self, body, nwid=None):
+        with self.lock:
+            while nwid is None or nwid in self.networks:
+                nwid = self.controller_id + "%06x" % random.randrange(1, 1 << 24)
+            net = self.new_network(nwid)
+            self.networks[nwid] = net
+            self.update_network(nwid, body)
+            return net
+
+    def update_network(self, nwid, body):
+        _check_network_body(body)
+        with self.lock:
+            net = self.networks[nwid]
+            for key in NETWORK_TYPES:
+                if key in body:
+                    value = body[key]
+                    if key == "mtu":
+                        value = max(MTU_MIN, min(MTU_MAX, value))
+                    if key == "routes":
+                        value = [{"target": str(ipaddress.ip_network(r["target"], strict=False)), "via": r.get("via")} for r in value]
+                    if key == "v4AssignMode":
+                        value = {"zt": value["zt"]}
+                    net[key] = value
+            net["revision"] += 1
+            return net
+
+    def update_member(self, nwid, node, body, extra=None):
+        _check_member_body(body, extra)
+        with self.lock:
+            m = self.members.setdefault((nwid, node), self.new_member(nwid, node))
+            for key in list(MEMBER_TYPES) + list(extra or {}):
+                if key in body:
+                    if key == "authorized" and body[key] != m["authorized"]:
+                        m["lastAuthorizedTime" if body[key] else "lastDeauthorizedTime"] = int(time.time() * 1000)
+                    m[key] = body[key]
+            m["revision"] += 1
+            return m
+
+    def netconf(self, nwid, node):
+        """What the controller would send a node asking for its configuration."""
+        with self.lock:
+            net = self.networks.get(nwid)
+            if net is None:
+                return {"status": "NOT_FOUND", "nwid": nwid, "assignedAddresses": []}
+            m = self.members.get((nwid, node))
+            if m is None:
+                m = self.members[(nwid, node)] = self.new_member(nwid, node)
+            base = {"nwid": nwid, "id": nwid, "name": net["name"], "mtu": net["mtu"], "type": "PRIVATE" if net["private"] else "PUBLIC",
+                    "broadcastEnabled": net["enableBroadcast"], "bridge": False, "netconfRevision": net["revision"] + m["revision"],
+                    "routes": [dict(r, flags=0, metric=0) for r in net["routes"]], "assignedAddresses": []}
+            if net["private"] and not m["authorized"]:
+                return dict(base, status="ACCESS_DENIED", routes=[])
+            routes = [ipaddress.ip_network(r["target"]) for r in net["routes"] if r.get("via") is None]
+            managed = []
+            for ip in m["ipAssignments"]:
+                addr = ipaddress.ip_address(ip)
+                for rnet in routes:
+                    if addr in rnet:
+                        managed.append("%s/%d" % (addr, rnet.prefixlen))
+                        break
+            if (not managed and net["v4AssignMode"].get("zt") and not m["noAutoAssignIps"] and not m["activeBridge"]):
+                taken = {ipaddress.ip_address(ip) for mm in self.members.values() if mm["nwid"] == nwid for ip in mm["ipAssignments"]}
+                for pool in net["ipAssignmentPools"]:
+                    a, b = int(ipaddress.ip_address(pool["ipRangeStart"])), int(ipaddress.ip_address(pool["ipRangeEnd"]))
+                    for i in range(a, b + 1):
+                        addr = ipaddress.ip_address(i)
+                        rnet = next((r for r in routes if addr in r), None)
+                        if addr not in taken and rnet is not None:
+                            m["ipAssignments"] = m["ipAssignments"] + [str(addr)]
+                            managed.append("%s/%d" % (addr, rnet.prefixlen))
+                            break
+                    if managed:
+                        break
+            return dict(base, status="OK", bridge=m["activeBridge"], assignedAddresses=managed)
+
+
+class ZeroTierDouble:
+    def __init__(self, mode="central", token="test-token", bind="127.0.0.1", port=0, controller_id=None):
+        assert mode in ("central", "controller")
+        self.mode = mode
+        self.token = token
+        self.controller_id = controller_id or "%010x" % random.randrange(1 << 36, 1 << 40)
+        self.store = Store(self.controller_id)
+        self.faults = []
+        self.log = []  # (method, path, headers, body)
+        self.server = ThreadingHTTPServer((bind, port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = None
+
+    # --- control ----------------------------------------------------------------------------
+    @property
+    def url(self):
+        host, port = self.server.server_address[:2]
+        return "http://%s:%d%s" % (host, port, "/api/v1" if self.mode == "central" else "")
+
+    def start(self):
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def inject(self, status=None, count=1, retry_after=None, delay=0.0, path=""):
+        self.faults.append({"status": status, "count": count, "retry_after": retry_after, "delay": delay, "path": path})
+
+    def add_network(self, nwid=None, **fields):
+        return self.store.create_network(fields, nwid=nwid)
+
+    def add_member(self, nwid, node, **fields):
+        return self.store.update_member(nwid, node, fields)
+
+    def writes(self):
+        return [e for e in self.log if e[0] in ("POST", "PUT", "DELETE") and not e[1].startswith("/_double")]
+
+    # --- views ------------------------------------------------------------------------------
+    def central_network(self, net):
+        cfg = {k: net[k] for k in NETWORK_TYPES}
+        cfg.update({"id": net["id"], "creationTime": net["creationTime"], "v6AssignMode": net["v6AssignMode"], "dns": {"domain": "", "servers": None},
+                    "rules": net["rules"], "tags": [], "capabilities": []})
+        members = [m for (n, _), m in self.store.members.items() if n == net["id"]]
+        return {"id": net["id"], "type": "Network", "clock": int(time.time() * 1000), "config": cfg, "description": "",
+                "rulesSource": "accept;", "permissions": {}, "ownerId": "00000000-0000-0000-0000-000000000000",
+                "onlineMemberCount": 0, "authorizedMemberCount": sum(1 for m in members if m["authorized"]), "totalMemberCount": len(members),
+                "capabilitiesByName": {}, "tagsByName": {}}
+
+    @staticmethod
+    def central_member(m):
+        cfg = {k: m[k] for k in ("authorized", "activeBridge", "ipAssignments", "noAutoAssignIps", "tags", "capabilities",
+                                  "creationTime", "revision", "lastAuthorizedTime", "lastDeauthorizedTime")}
+        cfg.update({"id": m["id"], "address": m["id"], "nwid": m["nwid"], "vMajor": -1, "vMinor": -1, "vRev": -1, "vProto": -1})
+        return {"id": "%s-%s" % (m["nwid"], m["id"]), "type": "Member", "clock": int(time.time() * 1000), "networkId": m["nwid"],
+                "nodeId": m["id"], "controllerId": m["nwid"][:10], "hidden": m.get("hidden", False), "name": m.get("name", ""),
+                "description": m.get("description", ""), "config": cfg, "lastOnline": 0, "lastSeen": 0,
+                "physicalAddress": None, "clientVersion": "", "protocolVersion": 0, "supportsRulesEngine": True}
+
+    # --- HTTP -------------------------------------------------------------------------------
+    def _handler(self):
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _reply(self, status, obj=None, headers=None):
+                data = b"" if obj is None else json.dumps(obj).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _handle(self, method):
+                parsed = urlparse(self.path)
+                path = parsed.path.rstrip("/") or "/"
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                double.log.append((method, path, dict(self.headers.items()), raw))
+                for fault in double.faults:
+                    if fault["count"] > 0 and path.startswith(fault["path"]) and not path.startswith("/_double"):
+                        fault["count"] -= 1
+                        if fault["delay"]:
+                            time.sleep(fault["delay"])
+                        if fault["status"]:
+                            hdr = {"Retry-After": str(fault["retry_after"])} if fault["retry_after"] is not None else {}
+                            return self._reply(fault["status"], {"message": "injected fault"}, hdr)
+                        break
+                try:
+                    body = json.loads(raw.decode()) if raw else {}
+                except ValueError:
+                    return self._reply(400, {"message": "body is not JSON"})
+                if path.startswith("/_double/"):
+                    return self._double(method, path, body)
+                if not self._authorized(parsed):
+                    return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else None)
+                try:
+                    with double.store.lock:
+                        if double.mode == "central":
+                            return self._central(method, path, body)
+                        return self._controller(method, path, body)
+                except BadRequest as exc:
+                    return self._reply(400, {"message": str(exc)})
+                except ValueError as exc:
+                    return self._reply(400, {"message": "invalid value: %s" % exc})
+
+            def _authorized(self, parsed):
+                if double.mode == "central":
+                    return self.headers.get("Authorization") == "token %s" % double.token
+                qs = parse_qs(parsed.query).get("auth", [None])[0]
+                return self.headers.get("X-ZT1-Auth") == double.token or qs == double.token
+
+            def _double(self, method, path, body):
+                parts = path.split("/")[2:]
+                store = double.store
+                if parts[0] == "netconf" and len(parts) == 3:
+                    return self._reply(200, store.netconf(parts[1], parts[2]))
+                if parts[0] == "state":
+                    with store.lock:
+                        return self._reply(200, {"controller_id": double.controller_id, "networks": store.networks,
+                                                 "members": {"%s-%s" % k: v for k, v in store.members.items()}})
+                if parts[0] == "fault" and method == "POST":
+                    double.inject(**body)
+                    return self._reply(200, {"faults": len(double.faults)})
+                if parts[0] == "member" and len(parts) == 3 and method == "POST":
+                    try:
+                        return self._reply(200, store.update_member(parts[1], parts[2], body))
+                    except BadRequest as exc:
+                        return self._reply(400, {"message": str(exc)})
+                return self._reply(404, {"message": "no such double endpoint"})
+
+            def _central(self, method, path, body):
+                store = double.store
+                if not path.startswith("/api/v1"):
+                    return self._reply(404, {"message": "not found"})
+                rest = path[len("/api/v1"):].split("/")[1:]
+                if rest == ["status"] and method == "GET":
+                    return self._reply(200, {"id": "status", "type": "CentralStatus", "apiVersion": "4", "online": True,
+                                             "user": {"id": "00000000-0000-0000-0000-000000000000", "displayName": "test"}})
+                if rest == ["network"]:
+                    if method == "GET":
+                        return self._reply(200, [double.central_network(n) for n in store.networks.values()])
+                    if method == "POST":
+                        net = store.create_network(self._central_net_body(body))
+                        return self._reply(200, double.central_network(net))
+                if len(rest) >= 2 and rest[0] == "network":
+                    nwid = rest[1]
+                    if not re.match(r"^[0-9a-f]{16}$", nwid):
+                        return self._reply(404, {"message": "not found"})
+                    net = store.networks.get(nwid)
+                    if len(rest) == 2:
+                        if net is None:
+                            return self._reply(404, {"message": "network not found"})
+                        if method == "GET":
+                            return self._reply(200, double.central_network(net))
+                        if method == "POST":
+                            store.update_network(nwid, self._central_net_body(body))
+                            return self._reply(200, double.central_network(net))
+                        if method == "DELETE":
+                            del store.networks[nwid]
+                            return self._reply(200, {})
+                    if len(rest) == 3 and rest[2] == "member" and method == "GET":
+                        if net is None:
+                            return self._reply(404, {"message": "network not found"})
+                        return self._reply(200, [double.central_member(m) for (n, _), m in store.members.items() if n == nwid])
+                    if len(rest) == 4 and rest[2] == "member" and re.match(r"^[0-9a-f]{10}$", rest[3]):
+                        node = rest[3]
+                        if net is None:
+                            return self._reply(404, {"message": "network not found"})
+                        m = store.members.get((nwid, node))
+                        if method == "GET":
+                            return self._reply(200, double.central_member(m)) if m else self._reply(404, {"message": "member not found"})
+                        if method == "POST":
+                            cfg = body.get("config", {})
+                            _typed(cfg, dict, "config")
+                            for key in cfg:
+                                if key not in MEMBER_TYPES and key not in ("tags", "capabilities"):
+                                    raise BadRequest("config.%s is not a member config field" % key)
+                            top = {k: body[k] for k in CENTRAL_MEMBER_TOP if k in body}
+                            for key, typ in CENTRAL_MEMBER_TOP.items():
+                                if key in top:
+                                    _typed(top[key], typ, key)
+                            m = store.update_member(nwid, node, dict(cfg, **top), extra={"description": str, "hidden": bool})
+                            return self._reply(200, double.central_member(m))
+                        if method == "DELETE":
+                            store.members.pop((nwid, node), None)
+                            return self._reply(200, {})
+                return self._reply(404, {"message": "not found"})
+
+            @staticmethod
+            def _central_net_body(body):
+                cfg = body.get("config", {})
+                _typed(cfg, dict, "config")
+                if "name" in body and "name" not in cfg:
+                    raise BadRequest("name belongs in config, not at the top level")
+                for key in cfg:
+                    if key not in NETWORK_TYPES and key not in ("v6AssignMode", "dns", "rules", "tags", "capabilities"):
+                        raise BadRequest("config.%s is not a network config field" % key)
+                return {k: v for k, v in cfg.items() if k in NETWORK_TYPES}
+
+            def _controller(self, method, path, body):
+                store = double.store
+                parts = path.split("/")[1:]
+                if parts == ["status"] and method == "GET":
+                    return self._reply(200, {"address": double.controller_id, "online": True, "version": "1.14.2",
+                                             "versionMajor": 1, "versionMinor": 14, "versionRev": 2, "tcpFallbackActive": False,
+                                             "publicIdentity": "%s:0:%s" % (double.controller_id, "0" * 128), "clock": int(time.time() * 1000)})
+                if parts[0] != "controller":
+                    return self._reply(404)
+                if parts == ["controller"] and method == "GET":
+                    return self._reply(200, {"controller": True, "apiVersion": 4, "clock": int(time.time() * 1000), "databaseReady": True})
+                if parts == ["controller", "network"] and method == "GET":
+                    return self._reply(200, sorted(store.networks))
+                if len(parts) >= 3 and parts[1] == "network":
+                    nwid = parts[2]
+                    m_create = re.match(r"^([0-9a-fA-F]{10})______$", nwid)
+                    if m_create and len(parts) == 3 and method in ("POST", "PUT"):
+                        if m_create.group(1).lower() != double.controller_id:
+                            return self._reply(400)
+                        return self._reply(200, store.create_network(body))
+                    if not re.match(r"^[0-9a-fA-F]{16}$", nwid):
+                        return self._reply(404)
+                    nwid = nwid.lower()
+                    net = store.networks.get(nwid)
+                    if len(parts) == 3:
+                        if method == "GET":
+                            return self._reply(200, net) if net else self._reply(404)
+                        if method in ("POST", "PUT"):
+                            if net is None:  # upstream accepts any id; it only works for ids this controller owns
+                                net = store.create_network({}, nwid=nwid)
+                            return self._reply(200, store.update_network(nwid, body))
+                        if method == "DELETE":
+                            return self._reply(200, store.networks.pop(nwid)) if net else self._reply(404)
+                    if len(parts) == 4 and parts[3] == "member" and method == "GET":
+                        if net is None:
+                            return self._reply(404)
+                        return self._reply(200, {node: m["revision"] for (n, node), m in store.members.items() if n == nwid})
+                    if len(parts) == 5 and parts[3] == "member" and re.match(r"^[0-9a-fA-F]{10}$", parts[4]):
+                        node = parts[4].lower()
+                        m = store.members.get((nwid, node))
+                        if method == "GET":
+                            return self._reply(200, m) if (net and m) else self._reply(404)
+                        if method in ("POST", "PUT"):
+                            if net is None:
+                                return self._reply(404)
+                            return self._reply(200, store.update_member(nwid, node, body))
+                        if method == "DELETE":
+                            return self._reply(200, store.members.pop((nwid, node))) if m else self._reply(404)
+                return self._reply(404)
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_POST(self):
+                self._handle("POST")
+
+            def do_PUT(self):
+                self._handle("PUT")
+
+            def do_DELETE(self):
+                self._handle("DELETE")
+
+        return Handler
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["central", "controller"], default="central")
+    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--token", default=os.environ.get("ZT_DOUBLE_TOKEN", "test-token"))
+    ap.add_argument("--controller-id")
+    args = ap.parse_args(argv)
+    double = ZeroTierDouble(args.mode, args.token, args.bind, args.port, args.controller_id)
+    print(double.url, flush=True)
+    try:
+        double.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
