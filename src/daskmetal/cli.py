@@ -24,6 +24,9 @@ COMMANDS = {
 }
 # Playbooks under playbooks/ that are layers or helpers, not runbooks.
 NOT_RUNBOOKS = {"plan"}
+# Runbooks that destroy something: the CLI asks on the terminal (the playbook's own prompt cannot be
+# answered through ansible-runner) and then passes daskmetal_force=true.
+DESTRUCTIVE = {"teardown", "restore", "remove_node"}
 
 EPILOG = """\
 exit codes:
@@ -34,6 +37,7 @@ exit codes:
   4    usage error (unknown command or runbook, missing inventory, bad value)
   5    ansible-playbook stopped before any host failed (syntax error, bad inventory, no hosts matched)
   6    the run exceeded --timeout
+  7    a destructive runbook was not confirmed (answer yes, or pass -e daskmetal_force=true)
   130  interrupted (Ctrl-C)
 
 Every run writes .cache/runs/<timestamp>-<command>/summary.json (stats per host, failures, events).
@@ -172,6 +176,24 @@ def resolve_playbook(args: argparse.Namespace, project_dir: Path) -> Path:
     return path
 
 
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def confirm(name: str, extravars: dict[str, Any], inventories: list[Path], limit: str | None) -> bool:
+    if _truthy(extravars.get("daskmetal_force", False)):
+        return True
+    if not sys.stdin.isatty():
+        print(f"daskmetal: {name} destroys data: confirm on a terminal or pass -e daskmetal_force=true", file=sys.stderr)
+        return False
+    where = ", ".join(str(i) for i in inventories) + (f" (limit {limit})" if limit else "")
+    answer = input(f"About to run {name} on {where}. Type 'yes' to continue: ")
+    if answer.strip() != "yes":
+        print("daskmetal: not confirmed, nothing was run", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -191,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             extravars[SCALE_VARIABLE] = args.workers
         if args.command == "validate":
             extravars["daskmetal_status_strict"] = True
+        if args.command == "run" and playbook.stem in DESTRUCTIVE and not args.check:
+            if not confirm(playbook.stem, extravars, inventories, args.limit):
+                return _run.EXIT_DECLINED
+            extravars["daskmetal_force"] = True
         request = _run.RunRequest(
             command=args.command if args.command != "run" else f"run-{playbook.stem}",
             playbook=playbook, project_dir=project_dir, inventory=inventories,

@@ -22,6 +22,7 @@ EXIT_UNREACHABLE = 3       # no failed task, but at least one host was unreachab
 EXIT_USAGE = 4             # bad command line: unknown runbook, missing inventory, bad value
 EXIT_ANSIBLE = 5           # ansible-playbook stopped without per-host failures (syntax error, bad inventory, ...)
 EXIT_TIMEOUT = 6           # the run exceeded --timeout and was cancelled
+EXIT_DECLINED = 7          # a destructive runbook was not confirmed
 EXIT_INTERRUPTED = 130     # Ctrl-C
 
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")

@@ -144,3 +144,20 @@ def test_run_list_names_the_runbooks():
     for path in (ROOT / "playbooks").glob("*.yml"):
         if path.stem != "plan":
             assert path.stem in names
+
+
+def test_destructive_runbook_needs_confirmation_without_a_terminal():
+    proc = daskmetal("run", "teardown", "-i", str(INVENTORY), "-e", '{"daskmetal_teardown_layers": ["dask"]}')
+    assert proc.returncode == 7, proc.stdout + proc.stderr
+    assert "daskmetal_force=true" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_destructive_runbook_runs_when_forced():
+    proc = daskmetal("run", "teardown", "-i", str(INVENTORY), "-e", '{"daskmetal_teardown_layers": ["dask"]}',
+                     "-e", "daskmetal_force=true")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, summary = summary_of(proc)
+    assert summary["extra_vars"]["daskmetal_force"] in (True, "true")
+    tasks = [e["task"] for e in summary["events"] if e["status"] == "ok"]
+    assert "Stop unless confirmed" in tasks
