@@ -200,12 +200,24 @@ class Store:
 
 
 class ZeroTierDouble:
-    def __init__(self, mode="central", token="test-token", bind="127.0.0.1", port=0, controller_id=None):
+    def __init__(self, mode="central", token="test-token", bind="127.0.0.1", port=0, controller_id=None,
+                 state_file=None, node_api=None, local_only=False):
+        """state_file: persist the store as JSON (survives restarts); node_api: callable(method, parts, body)
+        -> (status, obj) or None, serving a node's local service API (/status, /network) beside the
+        controller; local_only: answer only /_double/netconf to non-loopback clients (like zerotier-one)."""
         assert mode in ("central", "controller")
         self.mode = mode
         self.token = token
         self.controller_id = controller_id or "%010x" % random.randrange(1 << 36, 1 << 40)
         self.store = Store(self.controller_id)
+        self.state_file = state_file
+        self.node_api = node_api
+        self.local_only = local_only
+        if state_file and os.path.exists(state_file):
+            with open(state_file) as fh:
+                saved = json.load(fh)
+            self.store.networks = saved.get("networks", {})
+            self.store.members = {(m["nwid"], m["id"]): m for m in saved.get("members", [])}
         self.faults = []
         self.log = []  # (method, path, headers, body)
         self.server = ThreadingHTTPServer((bind, port), self._handler())
@@ -235,6 +247,16 @@ class ZeroTierDouble:
 
     def add_member(self, nwid, node, **fields):
         return self.store.update_member(nwid, node, fields)
+
+    def save(self):
+        if not self.state_file:
+            return
+        with self.store.lock:
+            data = json.dumps({"networks": self.store.networks, "members": list(self.store.members.values())})
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as fh:
+            fh.write(data)
+        os.replace(tmp, self.state_file)
 
     def writes(self):
         return [e for e in self.log if e[0] in ("POST", "PUT", "DELETE") and not e[1].startswith("/_double")]
@@ -289,6 +311,16 @@ class ZeroTierDouble:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 double.log.append((method, path, dict(self.headers.items()), raw))
+                del double.log[:-1000]
+                if double.local_only and not self.client_address[0].startswith("127.") and not path.startswith("/_double/netconf/"):
+                    return self._reply(403, {"message": "local API: loopback only"})
+                try:
+                    return self._dispatch(method, path, parsed, raw)
+                finally:
+                    if method in ("POST", "PUT", "DELETE") or path.startswith("/_double/netconf/"):
+                        double.save()
+
+            def _dispatch(self, method, path, parsed, raw):
                 for fault in double.faults:
                     if fault["count"] > 0 and path.startswith(fault["path"]) and not path.startswith("/_double"):
                         fault["count"] -= 1
@@ -413,6 +445,10 @@ class ZeroTierDouble:
             def _controller(self, method, path, body):
                 store = double.store
                 parts = path.split("/")[1:]
+                if double.node_api is not None:
+                    answer = double.node_api(method, parts, body)
+                    if answer is not None:
+                        return self._reply(*answer)
                 if parts == ["status"] and method == "GET":
                     return self._reply(200, {"address": double.controller_id, "online": True, "version": "1.14.2",
                                              "versionMajor": 1, "versionMinor": 14, "versionRev": 2, "tcpFallbackActive": False,
