@@ -207,6 +207,8 @@ class RancherDouble:
             if not isinstance(body, dict) or body.get("kind") != "Token" or body.get("apiVersion") != "ext.cattle.io/v1":
                 return 400, {"kind": "Status", "code": 400, "message": "bad token object"}, j
             name, bearer_new = self._new_token("ext", (body.get("spec") or {}).get("description", ""))
+            # ext tokens authenticate as "ext/<name>:<value>" (status.bearerToken)
+            self.tokens["ext/" + bearer_new] = self.tokens.pop(bearer_new)
             return 201, {"apiVersion": "ext.cattle.io/v1", "kind": "Token", "metadata": {"name": name},
                          "spec": body.get("spec") or {},
                          "status": {"value": bearer_new.split(":", 1)[1], "bearerToken": "ext/" + bearer_new}}, j

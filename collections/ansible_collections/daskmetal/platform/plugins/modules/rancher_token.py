@@ -83,8 +83,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 token:
-  description: The API token (C(token-xxxxx:secret) or C(ext/token-xxxxx:secret)). Secret.
-  returned: success, except in check mode when a token would be created
+  description: >-
+    The new API token (C(token-xxxxx:secret) or C(ext/token-xxxxx:secret)); null when O(existing_token) was
+    kept or in check mode. Secret.
+  returned: always
   type: str
 created:
   description: Whether a new token was created.
@@ -136,6 +138,9 @@ def main():
                                ttl_ms=p["ttl_ms"], token_api=p["token_api"], check_mode=module.check_mode)
     except RancherError as exc:
         module.fail_json(msg="Rancher: %s" % exc, status=exc.status)
+    if res["token_api"] == "existing":
+        # the caller has it already, and Ansible would mask it anyway (it is a no_log input)
+        res["token"] = None
     module.exit_json(changed=res["created"] or res["server_url_changed"], **res)
 
 

@@ -101,10 +101,13 @@ def test_api_token_uses_ext_when_available_else_v3(double):
     made = client.create_api_token("daskmetal test")
     if double.generation == "current":
         assert made["api"] == "ext" and made["token"].startswith("ext/token-")
-        double.tokens[made["token"][4:]] = double.tokens[made["token"][4:]]  # double stores without prefix
+        post = [r for r in double.requests if r[1] == ra.EXT_TOKENS][0][2]
+        assert post["apiVersion"] == "ext.cattle.io/v1" and post["kind"] == "Token"
+        assert post["spec"] == {"description": "daskmetal test"}
     else:
         assert made["api"] == "v3" and made["token"].startswith("token-")
-        assert client.token_valid(made["token"])
+        assert [r[1] for r in double.requests if r[0] == "POST"][-2:] == [ra.EXT_TOKENS, ra.V3_TOKENS]
+    assert client.token_valid(made["token"])
 
 
 def test_ensure_api_token_keeps_a_valid_existing_token(double):
