@@ -1,0 +1,374 @@
+"""HTTP test double of the Scaleway Instance API (for tests only).
+
+    python -m tests.doubles.scaleway_api [--port 0] [--token T] [--certs DIR]
+
+community.general's scaleway_* modules and its scaleway inventory plugin ignore api_url: they build
+https://api.scaleway.com/instance/v1/zones/<zone>/... from a fixed table (module_utils/scaleway.py,
+SCALEWAY_LOCATION). So the double is reached the way a client reaches any HTTPS host through a proxy:
+it listens on 127.0.0.1 as an HTTP proxy, answers CONNECT api.scaleway.com:443, terminates TLS with a
+certificate for api.scaleway.com signed by a throw-away CA, and serves the API inside the tunnel. Point a
+run at it with https_proxy=http://127.0.0.1:<port> and SSL_CERT_FILE=<ca.pem> (certificates stay
+verified). Plain HTTP requests to the listener (no CONNECT) are served too, for tools that take a base URL.
+
+Routes (https://www.scaleway.com/en/developers/api/instance/), all under /instance/v1/zones/{zone}:
+  GET  /images?name=&arch=&public=        {"images": [...]}  (name: substring match)
+  GET  /images/{id}                       {"image": {...}}   404 {"type": "unknown_resource"} when absent
+  GET  /ips                               {"ips": []}
+  GET  /servers?name=&tags=&per_page=&page=   {"servers": [...]}  (name: substring match, as documented)
+  POST /servers                           201 {"server": {...}}  created "stopped"
+  GET  /servers/{id}                      {"server": {...}}
+  PATCH /servers/{id}                     {"server": {...}}
+  POST /servers/{id}/action {"action": poweron|poweroff|reboot|terminate}   202 {"task": {...}}
+  DELETE /servers/{id}                    204 (400 unless stopped)
+  GET  /servers/{id}/user_data            {"user_data": ["cloud-init", ...]}
+  GET|PATCH|DELETE /servers/{id}/user_data/{key}   raw text/plain content; PATCH takes text/plain
+Header X-Auth-Token is required (401 {"type": "denied_authentication"} otherwise).
+A started server goes "starting" -> "running" on the next read, like the real transition.
+Test-only: GET /_double/state (everything, including user data and the request log).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import ipaddress
+import json
+import select
+import ssl
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+API_HOST = "api.scaleway.com"
+ZONES = ("fr-par-1", "fr-par-2", "fr-par-3", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3")
+PREFIX = "/instance/v1/zones/"
+
+
+def make_certs(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for api.scaleway.com; returns (ca.pem, server.pem, server.key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = _dt.datetime.now(_dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskmetal test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(minutes=5))
+          .not_valid_after(now + _dt.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, API_HOST)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5)).not_valid_after(now + _dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(API_HOST)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_pem, cert_pem, key_pem = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    key_pem.chmod(0o600)
+    return ca_pem, cert_pem, key_pem
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, kind: str, message: str):
+        super().__init__(message)
+        self.status, self.kind, self.message = status, kind, message
+
+
+class ScalewayDouble:
+    def __init__(self, token: str = "test-scw-token", organization: str | None = None, certs_dir: Path | None = None,
+                 port: int = 0):
+        self.token = token
+        self.organization = organization or str(uuid.uuid4())
+        self.images: dict[str, dict] = {}
+        self.servers: dict[str, dict] = {}
+        self.user_data: dict[str, dict[str, str]] = {}
+        self.log: list[dict] = []
+        self.lock = threading.RLock()
+        self._next_ip = int(ipaddress.ip_address("51.15.0.10"))
+        self.certs_dir = certs_dir
+        self.ssl_context = None
+        if certs_dir is not None:
+            self.ca_pem, cert, key = make_certs(certs_dir)
+            self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.ssl_context.load_cert_chain(cert, key)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd.daemon_threads = True
+        self._thread = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ScalewayDouble":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- test set-up -------------------------------------------------------------------------------------
+    def add_image(self, zone: str, name: str, arch: str = "x86_64", public: bool = True, image_id: str | None = None) -> str:
+        image_id = image_id or str(uuid.uuid4())
+        with self.lock:
+            self.images[image_id] = {"id": image_id, "name": name, "arch": arch, "public": public, "zone": zone,
+                                     "state": "available", "creation_date": _now(), "modification_date": _now(),
+                                     "organization": self.organization, "project": self.organization,
+                                     "root_volume": {"id": str(uuid.uuid4()), "name": name, "volume_type": "sbs_snapshot"}}
+        return image_id
+
+    def state(self) -> dict:
+        with self.lock:
+            return json.loads(json.dumps({"servers": self.servers, "user_data": self.user_data, "images": self.images,
+                                          "log": self.log}))
+
+    # -- API -----------------------------------------------------------------------------------------------
+    def _server_view(self, server: dict) -> dict:
+        if server["state"] == "starting" and server.get("_reads", 0) >= 1:
+            server["state"] = "running"
+        server["_reads"] = server.get("_reads", 0) + 1
+        return {k: v for k, v in server.items() if not k.startswith("_")}
+
+    def handle(self, method: str, path: str, query: dict, headers, body: bytes) -> tuple[int, object, str]:
+        """Returns (status, payload, content type); payload is JSON-able or str for text/plain."""
+        if path == "/_double/state":
+            return 200, self.state(), "application/json"
+        if headers.get("X-Auth-Token") != self.token:
+            raise ApiError(401, "denied_authentication", "invalid token")
+        if not path.startswith(PREFIX):
+            raise ApiError(404, "not_found", f"no route {path}")
+        parts = path[len(PREFIX):].strip("/").split("/")
+        zone, parts = parts[0], parts[1:]
+        if zone not in ZONES:
+            raise ApiError(400, "invalid_arguments", f"unknown zone {zone}")
+        with self.lock:
+            self.log.append({"method": method, "path": path, "query": query})
+            return self._route(method, zone, parts, query, headers, body)
+
+    def _route(self, method, zone, parts, query, headers, body):
+        q = {k: v[-1] for k, v in query.items()}
+        if parts == ["images"] and method == "GET":
+            images = [i for i in self.images.values() if i["zone"] == zone
+                      and q.get("name", "") in i["name"]
+                      and (not q.get("arch") or i["arch"] == q["arch"])
+                      and (not q.get("public") or str(i["public"]).lower() == q["public"].lower())]
+            return 200, {"images": images}, "application/json"
+        if len(parts) == 2 and parts[0] == "images" and method == "GET":
+            image = self.images.get(parts[1])
+            if not image or image["zone"] != zone:
+                raise ApiError(404, "unknown_resource", f'"{parts[1]}" not found')
+            return 200, {"image": image}, "application/json"
+        if parts == ["ips"] and method == "GET":
+            return 200, {"ips": []}, "application/json"
+        if parts == ["servers"] and method == "GET":
+            servers = [s for s in self.servers.values() if s["zone"] == zone and q.get("name", "") in s["name"]]
+            if q.get("tags"):
+                wanted = q["tags"].split(",")
+                servers = [s for s in servers if all(t in s["tags"] for t in wanted)]
+            per_page, page = int(q.get("per_page", 50)), int(q.get("page", 1))
+            servers = servers[(page - 1) * per_page: page * per_page]
+            return 200, {"servers": [self._server_view(s) for s in servers]}, "application/json"
+        if parts == ["servers"] and method == "POST":
+            return 201, {"server": self._create(zone, json.loads(body or b"{}"))}, "application/json"
+        if len(parts) >= 2 and parts[0] == "servers":
+            server = self.servers.get(parts[1])
+            if not server or server["zone"] != zone:
+                raise ApiError(404, "unknown_resource", f'"{parts[1]}" not found')
+            return self._server_route(method, server, parts[2:], headers, body)
+        raise ApiError(404, "not_found", "no such route")
+
+    def _create(self, zone, data):
+        for field in ("commercial_type", "image"):
+            if not data.get(field):
+                raise ApiError(400, "invalid_arguments", f"{field} is required")
+        if bool(data.get("project")) == bool(data.get("organization")):
+            raise ApiError(400, "invalid_arguments", "exactly one of project and organization is required")
+        image = self.images.get(data["image"])
+        if not image or image["zone"] != zone:
+            raise ApiError(404, "unknown_resource", f'image "{data["image"]}" not found')
+        if not isinstance(data.get("tags", []), list):
+            raise ApiError(400, "invalid_arguments", "tags must be a list")
+        server_id = str(uuid.uuid4())
+        public_ip = None
+        if data.get("dynamic_ip_required"):
+            address = str(ipaddress.ip_address(self._next_ip))
+            self._next_ip += 1
+            public_ip = {"id": str(uuid.uuid4()), "address": address, "dynamic": True, "family": "inet"}
+        server = {
+            "id": server_id, "name": data.get("name") or f"scw-{server_id[:6]}", "hostname": data.get("name") or server_id,
+            "commercial_type": data["commercial_type"], "arch": image["arch"], "state": "stopped",
+            "image": {"id": image["id"], "name": image["name"]}, "tags": data.get("tags", []),
+            "organization": data.get("organization") or self.organization, "project": data.get("project") or self.organization,
+            "dynamic_ip_required": bool(data.get("dynamic_ip_required")), "enable_ipv6": bool(data.get("enable_ipv6")),
+            "ipv6": None, "public_ip": public_ip, "public_ips": [public_ip] if public_ip else [], "private_ip": None,
+            "security_group": {"id": data.get("security_group") or str(uuid.uuid4()), "name": "Default security group"},
+            "location": {"zone_id": zone.replace("fr-", "").replace("nl-", "").replace("pl-", "").replace("-", "")},
+            "zone": zone, "creation_date": _now(), "modification_date": _now(), "volumes": {},
+        }
+        self.servers[server_id] = server
+        self.user_data[server_id] = {}
+        return self._server_view(server)
+
+    def _server_route(self, method, server, rest, headers, body):
+        sid = server["id"]
+        if not rest:
+            if method == "GET":
+                return 200, {"server": self._server_view(server)}, "application/json"
+            if method == "PATCH":
+                data = json.loads(body or b"{}")
+                for key in ("name", "tags", "dynamic_ip_required", "enable_ipv6"):
+                    if key in data:
+                        server[key] = data[key]
+                server["modification_date"] = _now()
+                return 200, {"server": self._server_view(server)}, "application/json"
+            if method == "DELETE":
+                if server["state"] != "stopped":
+                    raise ApiError(400, "invalid_request_error", "server should be stopped")
+                del self.servers[sid]
+                self.user_data.pop(sid, None)
+                return 204, None, "application/json"
+        if rest == ["action"] and method == "POST":
+            action = json.loads(body or b"{}").get("action")
+            transitions = {"poweron": ("stopped", "starting"), "poweroff": (None, "stopped"), "reboot": ("running", "running"),
+                           "terminate": (None, None)}
+            if action not in transitions:
+                raise ApiError(400, "invalid_arguments", f"unknown action {action}")
+            needed, after = transitions[action]
+            if needed and server["state"] != needed:
+                raise ApiError(400, "precondition_failed", f"server is {server['state']}, {action} needs {needed}")
+            if action == "terminate":
+                del self.servers[sid]
+            else:
+                server["state"], server["_reads"] = after, 0
+            task = {"id": str(uuid.uuid4()), "description": f"server_{action}", "status": "pending", "href_from": f"/servers/{sid}/action"}
+            return 202, {"task": task}, "application/json"
+        if rest == ["user_data"] and method == "GET":
+            return 200, {"user_data": sorted(self.user_data[sid])}, "application/json"
+        if len(rest) == 2 and rest[0] == "user_data":
+            key = rest[1]
+            if method == "GET":
+                if key not in self.user_data[sid]:
+                    raise ApiError(404, "unknown_resource", f"user data {key} not found")
+                return 200, self.user_data[sid][key], "text/plain"
+            if method == "PATCH":
+                if not headers.get("Content-Type", "").startswith("text/plain"):
+                    raise ApiError(400, "invalid_request_error", "user data must be sent as text/plain")
+                self.user_data[sid][key] = body.decode()
+                return 204, None, "application/json"
+            if method == "DELETE":
+                self.user_data[sid].pop(key, None)
+                return 204, None, "application/json"
+        raise ApiError(404, "not_found", "no such route")
+
+    # -- HTTP ------------------------------------------------------------------------------------------------
+    def _handler(self):
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_CONNECT(self):
+                host = self.path.split(":")[0]
+                if host != API_HOST or double.ssl_context is None:
+                    self.send_error(403, f"this proxy only reaches {API_HOST}")
+                    return
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    tls = double.ssl_context.wrap_socket(self.connection, server_side=True)
+                except (ssl.SSLError, OSError):
+                    self.close_connection = True
+                    return
+                self.connection = tls
+                self.rfile = tls.makefile("rb", self.rbufsize)
+                self.wfile = tls.makefile("wb")
+                self.close_connection = False
+                while not self.close_connection:
+                    ready, _, _ = select.select([tls], [], [], 30)
+                    if not ready and not tls.pending():
+                        break
+                    self.handle_one_request()
+                self.close_connection = True
+
+            def _serve(self, method):
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, payload, ctype = double.handle(method, url.path, parse_qs(url.query), self.headers, body)
+                except ApiError as exc:
+                    status, payload, ctype = exc.status, {"type": exc.kind, "message": exc.message}, "application/json"
+                except (ValueError, KeyError) as exc:
+                    status, payload, ctype = 400, {"type": "invalid_request_error", "message": str(exc)}, "application/json"
+                data = b"" if payload is None else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+
+            def do_GET(self):
+                self._serve("GET")
+
+            def do_POST(self):
+                self._serve("POST")
+
+            def do_PATCH(self):
+                self._serve("PATCH")
+
+            def do_DELETE(self):
+                self._serve("DELETE")
+
+        return Handler
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default="test-scw-token")
+    parser.add_argument("--certs", type=Path, default=Path("/tmp/daskmetal-scaleway-double"))
+    parser.add_argument("--image", action="append", default=[], metavar="ZONE:NAME", help="add a public x86_64 image")
+    args = parser.parse_args(argv)
+    double = ScalewayDouble(token=args.token, certs_dir=args.certs, port=args.port)
+    for spec in args.image:
+        zone, name = spec.split(":", 1)
+        print(f"image {double.add_image(zone, name)} {zone} {name}")
+    print(f"https_proxy={double.proxy_url} SSL_CERT_FILE={double.ca_pem}", flush=True)
+    try:
+        double.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
