@@ -46,7 +46,7 @@ def test_array_mean_notebook(kernel_env, tmp_path):
     assert out["workers"] == 2
     # 16 random blocks + 16 block means + the tree reduction: the picture shows more tasks than blocks
     assert out["tasks"] > 32
-    png = tmp_path / "array-mean-graph.png"
+    png = Path(out["graph_png"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
