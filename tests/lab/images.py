@@ -13,6 +13,7 @@ daskmetal-lab/minbase:<suite> (no systemd, a small root for application images).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -177,14 +178,17 @@ def main(argv=None) -> int:
     ap.add_argument("--ca-bundle", help="extra CA bundle to trust inside the images "
                     "(default: $DASKMETAL_LAB_CA_BUNDLE, else the host's system bundle; 'none' for none)")
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--jobs", type=int, default=2, help="builds at a time (default 2)")
     args = ap.parse_args(argv)
     todo = recipes(args.suite or DEFAULT_SUITES, read_ca(args.ca_bundle), tuple(args.kind or ("debian", "minbase")))
     if args.action == "list":
         for r in todo:
             print(r.tag, r.digest(), "present" if current_digest(r.tag) == r.digest() else "missing")
         return 0
-    for r in todo:
-        build(r, force=args.force)
+    # debootstrap mostly waits on the network: two builds at a time roughly halve a cold start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for tag in pool.map(lambda r: build(r, force=args.force), todo):
+            print(f"ready: {tag}", flush=True)
     return 0
 
 
