@@ -41,8 +41,8 @@ BANK_COLUMNS = ["age", "job", "marital", "education", "default", "housing", "loa
                 "cons.price.idx", "cons.conf.idx", "euribor3m", "nr.employed", "y"]
 
 
-def _read_uci(url: str = UCI_URL, timeout: float = 30.0) -> pd.DataFrame:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (fixed https URL)
+def _read_uci(url: str | None = None, timeout: float = 30.0) -> pd.DataFrame:
+    with urllib.request.urlopen(url or UCI_URL, timeout=timeout) as resp:  # noqa: S310 (fixed https URL)
         outer = zipfile.ZipFile(io.BytesIO(resp.read()))
     inner_name = next(n for n in outer.namelist() if n.endswith("bank-additional.zip"))
     inner = zipfile.ZipFile(io.BytesIO(outer.read(inner_name)))
