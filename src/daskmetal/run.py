@@ -119,7 +119,8 @@ class Progress:
             record["msg"] = msg
         record = self.redactor.data(record)
         self.events.append(record)
-        if status in ("failed", "unreachable") and not ignored:
+        # Per-item failures are followed by the task's own result, which is the one that counts.
+        if status in ("failed", "unreachable") and not ignored and not kind.startswith("runner_item_"):
             self.failures.append(record)
         if task != self._task_printed:
             self._out(f"[{self._elapsed()}]   TASK  {task}")
@@ -264,6 +265,9 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
 
     code = exit_code_for(rc, status, stats)
     rows = host_table(stats)
+    # Keep the failures of hosts the stats count as failed or unreachable (not ignored ones).
+    counted = {h for key in ("failures", "dark") for h, n in (stats.get(key) or {}).items() if n}
+    progress.failures = [f for f in progress.failures if f["host"] in counted]
     summary = dict(header)
     summary.update({
         "finished": _now(),

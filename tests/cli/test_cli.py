@@ -95,14 +95,15 @@ def test_secrets_never_printed_nor_left_on_disk(tmp_path):
 
 
 def test_deploy_check_runs_site_yml_in_check_mode():
-    proc = daskmetal("deploy", "--check", "-i", str(HERE / "deploy_inventory.yml"), "--limit", "cli-test-host",
+    proc = daskmetal("deploy", "--check", "-i", str(HERE / "deploy_inventory.yml"), "--limit", "localhost",
                      "--output", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["command"] == "deploy" and summary["check"] is True
     assert summary["playbook"] == str(ROOT / "site.yml")
     assert summary["stats"]["failures"] == {} and summary["stats"]["dark"] == {}
-    assert "cli-test-host" in {row["host"] for row in summary["hosts"]}
+    assert "localhost" in {row["host"] for row in summary["hosts"]}
+    assert summary["stats"]["changed"] == {}
     command = json.loads((Path(summary["run_dir"]) / "artifacts" / "ansible" / "command").read_text())
     assert "--check" in command["command"]
 

@@ -2,7 +2,10 @@
 """A stand-in for `kubectl` that answers the read-only calls of playbooks/status.yml from fixtures.
 
 Usage: fake_kubectl.py --fixture healthy|degraded [--kubeconfig X] get nodes|services|pods ... | get --raw PATH
-The answers have the shape of the Kubernetes API's List objects (only the fields status.yml reads).
+       fake_kubectl.py ... drain NODE ... | delete node NODE ... | label node NODE k=v ...
+The answers have the shape of the Kubernetes API's List objects (only the fields status.yml reads); the
+write verbs answer with kubectl's messages and are logged to $FAKE_KUBECTL_LOG (one JSON argv per line)
+or to a file given with --log.
 """
 import json
 import sys
@@ -39,6 +42,19 @@ FIXTURES = {
 
 
 def main(argv):
+    if "--log" in argv:
+        with open(argv[argv.index("--log") + 1], "a") as log:
+            log.write(json.dumps(argv) + "\n")
+    if "drain" in argv:
+        node = argv[argv.index("drain") + 1]
+        print(f"node/{node} cordoned\nnode/{node} drained")
+        return 0
+    if "delete" in argv and "node" in argv:
+        print(f'node "{argv[argv.index("node") + 1]}" deleted')
+        return 0
+    if "label" in argv:
+        print(f"node/{argv[argv.index('node') + 1]} labeled")
+        return 0
     fixture = FIXTURES[argv[argv.index("--fixture") + 1]]
     if "--raw" in argv:
         print(json.dumps({"status": "success", "data": {"activeTargets": fixture["targets"]}}))
