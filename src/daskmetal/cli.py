@@ -26,7 +26,7 @@ COMMANDS = {
 NOT_RUNBOOKS = {"plan"}
 # Runbooks that destroy something: the CLI asks on the terminal (the playbook's own prompt cannot be
 # answered through ansible-runner) and then passes daskmetal_force=true.
-DESTRUCTIVE = {"teardown", "restore", "remove_node"}
+DESTRUCTIVE = {"teardown", "restore", "remove_node", "reset"}
 
 EPILOG = """\
 exit codes:
