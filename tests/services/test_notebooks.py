@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import nbformat
@@ -52,17 +51,16 @@ def test_array_mean_notebook(kernel_env, tmp_path):
 
 @pytest.mark.slow
 def test_tpot_bank_marketing_notebook(kernel_env, tmp_path, dask_cluster):
-    started = time.monotonic()
+    # A tiny budget (TPOT stops after 45 s); one pipeline evaluation may take 30 s on a loaded 2-core CI machine.
     out = run_notebook("02-tpot-bank-marketing.ipynb",
-                       {"DATA_SOURCE": "synthetic", "N_ROWS": 1500, "MAX_TIME_MINS": 0.3, "MAX_EVAL_TIME_MINS": 0.2},
-                       kernel_env, tmp_path, timeout=180)
-    assert out["rows"] == 1500
+                       {"DATA_SOURCE": "synthetic", "N_ROWS": 1000, "MAX_TIME_MINS": 0.75, "MAX_EVAL_TIME_MINS": 0.5},
+                       kernel_env, tmp_path, timeout=240)
+    assert out["rows"] == 1000
     # The synthetic target depends on poutcome/contact/euribor3m/pdays (a plain logistic regression reaches ROC AUC
     # ~0.86 with 5-fold CV); even a 20-second search must beat chance (0.5) clearly.
     assert out["roc_auc"] > 0.6, out
     assert out["balanced_accuracy"] > 0.55, out
-    assert out["pipeline"]
-    assert time.monotonic() - started < 150
+    assert out["pipeline"].startswith("Pipeline(")
 
 
 def test_parallel_post_fit_notebook(kernel_env, tmp_path):
