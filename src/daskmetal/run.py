@@ -73,6 +73,7 @@ class Progress:
         self.events: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
         self._task_printed: str | None = None
+        self._item_msgs: dict[tuple[str, str], list[str]] = {}
         self._started = time.monotonic()
 
     def _out(self, line: str) -> None:
@@ -115,6 +116,11 @@ class Progress:
             "duration": data.get("duration"),
         }
         msg = _message(res) if status in ("failed", "unreachable") else None
+        if kind.startswith("runner_item_") and msg:
+            self._item_msgs.setdefault((host, task), []).append(msg)
+        elif msg and (host, task) in self._item_msgs:
+            # A loop's own result only says "One or more items failed": say which and why.
+            msg = "; ".join(dict.fromkeys(self._item_msgs.pop((host, task))))
         if msg:
             record["msg"] = msg
         record = self.redactor.data(record)
