@@ -283,3 +283,17 @@ def test_secret_handling_tasks_use_no_log():
                 if pattern.search(text) and "ansible.builtin.set_fact" not in task and "ansible.builtin.stat" not in task \
                         and "ansible.builtin.file" not in task:
                     assert task.get("no_log"), "%s/%s: %r handles a secret without no_log" % (role, name, task["name"])
+
+
+def test_check_scenario_follows_site_yml():
+    """molecule/cluster_check runs the Kubernetes layer exactly as site.yml imports it, in the same order."""
+    def imports(path):
+        with open(path) as f:
+            return [os.path.basename(p["ansible.builtin.import_playbook"]) for p in yaml.safe_load(f)
+                    if "ansible.builtin.import_playbook" in p]
+    site = imports(os.path.join(ROOT, "site.yml"))
+    layer = ["rancher.yml", "rke2.yml", "registration.yml"]
+    assert [p for p in site if p in layer] == layer
+    assert site.index("zerotier.yml") < site.index("rancher.yml") if "zerotier.yml" in site else True
+    scenario = imports(os.path.join(ROOT, "molecule", "cluster_check", "converge.yml"))
+    assert scenario == ["plan.yml"] + layer
