@@ -162,3 +162,13 @@ def test_destructive_runbook_runs_when_forced():
     assert summary["extra_vars"]["daskmetal_force"] in (True, "true")
     tasks = [e["task"] for e in summary["events"] if e["status"] == "ok"]
     assert "Stop unless confirmed" in tasks
+
+
+def test_scale_passes_the_worker_count_to_scale_dask():
+    # --tags none_here: the real scale needs a cluster; what is checked is what the CLI hands to the playbook.
+    proc = daskmetal("scale", "7", "-i", str(INVENTORY), "--tags", "none_here", "--output", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["playbook"] == str(ROOT / "playbooks" / "scale_dask.yml")
+    assert summary["extra_vars"] == {"dask_worker_replicas": 7}
+    assert summary["tags"] == "none_here"
