@@ -19,7 +19,7 @@ COMMANDS = {
     "deploy": ("site.yml", "build or converge the whole platform (site.yml)"),
     "scale": ("playbooks/scale_dask.yml", "set the number of Dask workers"),
     "status": ("playbooks/status.yml", "report ZeroTier members, nodes, MetalLB addresses, Dask workers, Prometheus targets"),
-    "validate": ("playbooks/status.yml", "like status, but fail (exit 2) when any check is not healthy"),
+    "validate": ("playbooks/status.yml", "status checks + the Dask smoke Job (playbooks/validate.yml); exit 2 when anything is unhealthy"),
     "run": (None, "run a day-2 runbook playbook (playbooks/<name>.yml) or a playbook file"),
 }
 # Playbooks under playbooks/ that are layers or helpers, not runbooks.
