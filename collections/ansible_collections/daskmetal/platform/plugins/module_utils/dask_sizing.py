@@ -15,18 +15,26 @@ class SizingError(ValueError):
     pass
 
 
+def _capacity(node):
+    """{vcpus, memory_mb} from a plain dict or from a host's facts (ansible_processor_vcpus, ansible_memtotal_mb)."""
+    node = node or {}
+    return {"vcpus": node.get("vcpus") or node.get("ansible_processor_vcpus"),
+            "memory_mb": node.get("memory_mb") or node.get("ansible_memtotal_mb")}
+
+
 def worker_resources(nodes, replicas, threads=None, memory=None, reserve_cpus=1, reserve_memory_mb=2048,
                      memory_fraction=0.9):
     """Return {"threads": int, "memory": "<n>Mi", "workers_per_node": int, "nodes": int}.
 
-    nodes: list of {"vcpus": int, "memory_mb": int} for the nodes that run workers. Workers are spread evenly, so
+    nodes: list of {"vcpus": int, "memory_mb": int} (or hosts' facts) for the nodes that run workers. Workers are spread evenly, so
     each node holds ceil(replicas / len(nodes)) of them; the smallest node bounds the size. `threads` / `memory`
     given explicitly win over the derived values.
     """
     if int(replicas) < 1:
         raise SizingError("dask_worker_replicas must be >= 1, got %r" % (replicas,))
     replicas = int(replicas)
-    usable = [n for n in (nodes or []) if n and n.get("vcpus") and n.get("memory_mb")]
+    usable = [_capacity(n) for n in (nodes or [])]
+    usable = [n for n in usable if n["vcpus"] and n["memory_mb"]]
     per_node = math.ceil(replicas / len(usable)) if usable else 1
     if threads in (None, "", 0):
         if not usable:

@@ -43,3 +43,8 @@ def test_errors_name_the_variable(kwargs, match):
 
 def test_filter_is_registered():
     assert FilterModule().filters()["dask_worker_resources"] is dask_worker_resources
+
+
+def test_host_facts_are_accepted():
+    facts = {"ansible_processor_vcpus": 16, "ansible_memtotal_mb": 64000, "inventory_hostname": "epyc-agent-1"}
+    assert worker_resources([facts, facts], 15) == worker_resources([EPYC, EPYC], 15)
