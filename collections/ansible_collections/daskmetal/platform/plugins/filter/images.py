@@ -13,8 +13,9 @@ version_added: 0.1.0
 description:
   - With an empty O(registry), returns the reference unchanged.
   - Otherwise replaces the registry host of the reference (its first path component when that contains a dot or
-    a colon or is C(localhost), as Docker decides) with O(registry) and keeps the repository path, tag and digest:
-    C(ghcr.io/dask/dask:2026.8.0-py3.11) becomes C(mirror.example:5000/dask/dask:2026.8.0-py3.11). A reference
+    a colon or is C(localhost), as Docker decides) with O(registry) and keeps the repository path, tag and digest.
+  - For example C(ghcr.io/dask/dask:2026.8.0-py3.11) becomes C(mirror.example:5000/dask/dask:2026.8.0-py3.11).
+  - A reference
     without a registry (Docker Hub short form, e.g. C(grafana/grafana:12.2.0)) gets O(registry) prepended.
     This is the layout registry mirrors and C(skopeo sync) keep.
 options:
