@@ -82,6 +82,21 @@ def ansible_transport(validate_certs=True, ca_path=None):
     return _transport
 
 
+def connection_argument_spec():
+    """Options every Rancher module shares (documented once in doc_fragments/rancher.py)."""
+    return dict(
+        url=dict(type="str", required=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+    )
+
+
+def client_from_params(params, **kwargs):
+    """A RancherClient for a module's validated params (url, validate_certs, ca_path, retries)."""
+    return RancherClient(params["url"], ansible_transport(params["validate_certs"], params["ca_path"]),
+                         retries=params["retries"], **kwargs)
+
+
 class RancherClient:
     """Rancher API client. ``token`` is a bearer token ``token-xxxxx:secret``."""
 

@@ -16,11 +16,9 @@ description:
   - An existing cluster is left as it is; then RV(changed) is false.
   - With O(wait_active), waits until Rancher reports the management cluster C(active)
     (run that after applying the manifest).
+extends_documentation_fragment:
+  - daskmetal.platform.rancher
 options:
-  url:
-    description: Base URL of the Rancher API.
-    type: str
-    required: true
   token:
     description: API token (bearer).
     type: str
@@ -52,13 +50,6 @@ options:
     description: Seconds between polls.
     type: float
     default: 5
-  validate_certs:
-    description: Verify Rancher's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description: CA bundle to verify Rancher's certificate with.
-    type: path
   retries:
     description: Retries for connection errors and 429/5xx answers.
     type: int
@@ -102,13 +93,13 @@ registration_command:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskmetal.platform.plugins.module_utils.rancher_api import (
-    RancherClient, RancherError, ansible_transport, ensure_imported_cluster)
+    RancherError, client_from_params, connection_argument_spec, ensure_imported_cluster)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", required=True),
+            connection_argument_spec(),
             token=dict(type="str", required=True, no_log=True),
             name=dict(type="str", required=True),
             namespace=dict(type="str", default="fleet-default"),
@@ -117,15 +108,12 @@ def main():
             wait_active=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=5),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
             retries=dict(type="int", default=5),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    client = RancherClient(p["url"], ansible_transport(p["validate_certs"], p["ca_path"]),
-                           token=p["token"], retries=p["retries"])
+    client = client_from_params(p, token=p["token"])
     try:
         res = ensure_imported_cluster(client, p["name"], namespace=p["namespace"], labels=p["labels"],
                                       description=p["description"], check_mode=module.check_mode,

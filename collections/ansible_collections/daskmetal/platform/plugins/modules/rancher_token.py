@@ -15,11 +15,9 @@ description:
   - Creates an API token (ext token on Rancher >= 2.13, v3 token otherwise) unless
     O(existing_token) still authenticates, in which case that token is returned unchanged.
   - The token is returned in RV(token); register the result and use C(no_log) on tasks that handle it.
+extends_documentation_fragment:
+  - daskmetal.platform.rancher
 options:
-  url:
-    description: Base URL of the Rancher API, e.g. C(https://127.0.0.1).
-    type: str
-    required: true
   username:
     description: Local user to log in as.
     type: str
@@ -47,15 +45,8 @@ options:
     type: str
     choices: [auto, ext, v3]
     default: auto
-  validate_certs:
-    description: Verify Rancher's TLS certificate (a self-signed Rancher needs C(false) or O(ca_path)).
-    type: bool
-    default: true
-  ca_path:
-    description: CA bundle to verify Rancher's certificate with.
-    type: path
   retries:
-    description: Retries for connection errors and 429/5xx answers.
+    description: Retries for connection errors and 429/5xx answers (Rancher may still be starting).
     type: int
     default: 10
   retry_delay:
@@ -108,13 +99,13 @@ token_api:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskmetal.platform.plugins.module_utils.rancher_api import (
-    RancherClient, RancherError, ansible_transport, ensure_api_token)
+    RancherError, client_from_params, connection_argument_spec, ensure_api_token)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", required=True),
+            connection_argument_spec(),
             username=dict(type="str", default="admin"),
             password=dict(type="str", required=True, no_log=True),
             existing_token=dict(type="str", no_log=True),
@@ -122,16 +113,13 @@ def main():
             description=dict(type="str", default="daskmetal automation"),
             ttl_ms=dict(type="int", default=0),
             token_api=dict(type="str", choices=["auto", "ext", "v3"], default="auto"),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
             retries=dict(type="int", default=10),
             retry_delay=dict(type="float", default=3),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    client = RancherClient(p["url"], ansible_transport(p["validate_certs"], p["ca_path"]),
-                           retries=p["retries"], retry_delay=p["retry_delay"])
+    client = client_from_params(p, retry_delay=p["retry_delay"])
     try:
         res = ensure_api_token(client, p["username"], p["password"], existing_token=p["existing_token"],
                                server_url=p["server_url"], description=p["description"],

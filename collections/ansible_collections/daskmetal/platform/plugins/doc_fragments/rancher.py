@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: daskmetal maintainers
+# Apache-2.0
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """How the Rancher modules reach Rancher (argument spec: rancher_api.connection_argument_spec)."""
+
+    DOCUMENTATION = r"""
+options:
+  url:
+    description: Base URL of the Rancher API, e.g. C(https://127.0.0.1).
+    type: str
+    required: true
+  validate_certs:
+    description: Verify Rancher's TLS certificate (a self-signed Rancher needs C(false) or O(ca_path)).
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle to verify Rancher's certificate with.
+    type: path
+  retries:
+    description: Retries for connection errors and 429/5xx answers.
+    type: int
+"""
