@@ -278,6 +278,10 @@ class RancherDouble:
                 return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
                              "code": 404, "message": "the server could not find the requested resource"}, J
             return self._ext_token_route(method, route[len(EXT_TOKENS):].strip("/"), query, body)
+        if route == "/v3/tokens" and method == "POST" and query.get("action") == ["logout"]:
+            # v2.12.3 pkg/auth/tokens/api.go:37-39,63-67 and manager.go:368-427: deletes the request's token
+            del self.tokens[bearer]
+            return 200, {}, J
         if route == "/v3/tokens" and method == "POST":
             if not isinstance(body, dict) or body.get("type") != "token":
                 return 422, {"type": "error", "status": 422}, J

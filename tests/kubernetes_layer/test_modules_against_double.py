@@ -55,6 +55,7 @@ def test_modules_flow(tmp_path, version):
         ext, v1 = d.features["ext_tokens"], d.features["v1_login"]
         # exactly the one API token the module returned is left (none from check mode, none orphaned)
         assert len(d.api_tokens("ext" if ext else "v3")) == 1 and not d.api_tokens("v3" if ext else "ext")
+        assert d.api_tokens("session") == []  # every login (check mode too) was logged out again
     assert r["token_check"]["changed"] is True and r["token_check"]["created"] is True
     assert r["token_check"]["login_path"] == ("/v1-public/login" if v1 else
                                               "/v3-public/localProviders/local?action=login")

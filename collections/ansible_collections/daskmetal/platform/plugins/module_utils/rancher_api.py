@@ -191,6 +191,18 @@ class RancherClient:
         self.token = token
         return token, path
 
+    def logout(self):
+        """End the login session: ``POST /v3/tokens?action=logout`` deletes the session token
+        (rancher/rancher v2.12.3 pkg/auth/tokens/api.go:37-39,63-67, manager.go:368-427; still
+        served in v2.13.0). Best effort (a session token expires on its own); return True if done."""
+        try:
+            status, _ = self.request("POST", V3_TOKENS + "?action=logout", ok=(200, 204), allow=(401, 404, 410))
+            return status in (200, 204)
+        except RancherError:
+            return False
+        finally:
+            self.token = None
+
     def token_valid(self, token=None):
         """True when ``token`` (default: the client's) authenticates; False on 401/403."""
         saved = self.token
@@ -403,8 +415,8 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
     """Log in, set ``server-url``, and return a working API token.
 
     An ``existing_token`` that still authenticates is kept (idempotence: one token per
-    controller, not one per run). Returns a dict: ``token``, ``created``, ``server_url_changed``,
-    ``login_path``, ``token_api``.
+    controller, not one per run). A login session is logged out again, also when a step fails.
+    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``.
     """
     result = {"token": None, "created": False, "server_url_changed": False,
               "login_path": None, "token_api": None}
@@ -415,14 +427,19 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
         result["token_api"] = "existing"
     else:
         _, result["login_path"] = client.login(username, password, description="daskmetal login")
-    if server_url:
-        result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
-    if not keep:
-        if check_mode:
-            result["created"] = True
-        else:
-            made = client.create_api_token(description, ttl_ms=ttl_ms, api=token_api)
-            result.update(token=made["token"], created=True, token_api=made["api"])
+    try:
+        if server_url:
+            result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
+        if not keep:
+            if check_mode:
+                result["created"] = True
+            else:
+                made = client.create_api_token(description, ttl_ms=ttl_ms, api=token_api)
+                result.update(token=made["token"], created=True, token_api=made["api"])
+    finally:
+        if not keep:  # the session token was only needed for the steps above
+            client.logout()
+            client.token = result["token"]
     return result
 
 

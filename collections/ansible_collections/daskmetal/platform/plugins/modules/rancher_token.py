@@ -20,6 +20,7 @@ description:
     again, and so is one whose creation answered a server error, so a failed run leaves no token behind.
   - Token creation (a POST) is not retried after answers that may mean it was carried out (500, 504, a
     dropped connection).
+  - The login session is logged out again at the end (C(POST /v3/tokens?action=logout)), also when a step fails.
   - The token is returned in RV(token); register the result and use C(no_log) on tasks that handle it.
 extends_documentation_fragment:
   - daskmetal.platform.rancher
@@ -67,7 +68,7 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Logs in (read-only), reports what would change, creates nothing.
+    description: Logs in and out again (the session token is deleted), reports what would change, creates nothing.
 """
 
 EXAMPLES = r"""

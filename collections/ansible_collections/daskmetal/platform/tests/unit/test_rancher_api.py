@@ -132,6 +132,7 @@ def test_pinned_2_12_ext_token_without_bearer_token_works():
         name = d.api_tokens("ext")
         assert len(name) == 1 and res["token"].startswith("ext/%s:" % name[0])
         assert client_for(d, token=res["token"]).get_setting("server-url") == "https://zt.example"
+        assert d.api_tokens("session") == []  # logged out again
 
 
 def rewriting_transport(rewrite):
@@ -154,7 +155,7 @@ def test_unusable_new_token_is_deleted(ext_double, rewrite):
     client = client_for(ext_double, transport=rewriting_transport(rewrite))
     with pytest.raises(ra.RancherError, match="deleted it"):
         ra.ensure_api_token(client, "admin", PASSWORD)
-    assert ext_double.api_tokens("ext") == []
+    assert ext_double.api_tokens() == []  # neither the bad API token nor the login session is left
 
 
 def test_ext_token_post_is_not_retried_after_a_500_and_leaves_no_token(ext_double):
@@ -232,7 +233,7 @@ def test_ensure_api_token_check_mode_creates_nothing(double):
     before = len(double.tokens)
     res = ra.ensure_api_token(client_for(double), "admin", PASSWORD, server_url="https://x", check_mode=True)
     assert res["created"] and res["server_url_changed"] and res["token"] is None
-    assert len(double.tokens) == before + 1  # only the login session token
+    assert len(double.tokens) == before  # the login session was logged out again
     assert double.settings["server-url"] == ""
 
 
