@@ -23,6 +23,10 @@ options:
     description: CA bundle to verify Rancher's certificate with.
     type: path
   retries:
-    description: Retries for connection errors and 429/5xx answers.
+    description:
+      - Retries for connection errors and 429/5xx answers.
+      - A creating request (POST) that is not idempotent by name is retried only after 429, 502, 503 or a
+        refused connection, never after an answer that may mean it was carried out (500, 504, a dropped
+        connection).
     type: int
 """

@@ -12,11 +12,20 @@ Endpoints and payloads (checked against rancher/rancher source and docs):
   ``POST /v3-public/localProviders/local?action=login`` with the same body minus ``type``.
   Wrong credentials answer 401.
 * Settings: ``GET|PUT /v3/settings/<name>`` with ``{"name", "value"}``.
-* API tokens: ``POST /v3/tokens`` ``{"type": "token", "description", "ttl"}`` answers ``{"token"}``;
-  Rancher >= 2.13 also serves ext tokens ``POST /apis/ext.cattle.io/v1/tokens`` ``{"apiVersion":
-  "ext.cattle.io/v1", "kind": "Token", "spec": {"description", "ttl"}}`` answering
-  ``status.bearerToken`` (v3 tokens are phased out from 2.14, so ext is tried first; see the
-  Rancher docs "api/workflows/tokens" and rancher/terraform-provider-rancher2's login resource).
+* API tokens: ext tokens ``POST /apis/ext.cattle.io/v1/tokens`` ``{"apiVersion":
+  "ext.cattle.io/v1", "kind": "Token", "metadata": {"labels"}, "spec": {"description", "ttl"}}``
+  answer 201 with a generated ``metadata.name`` (``token-xxxxx``; name and generateName are
+  ignored) and ``status.value`` (rancher/rancher v2.12.3 pkg/ext/stores/tokens/tokens.go:252,
+  550-599; enabled by default since 2.12.0, feature ``ext-tokens``). Rancher >= 2.13 also returns
+  ``status.bearerToken`` = ``ext/<name>:<value>`` (v2.13.0 tokens.go:765); 2.12.x does not
+  (v2.12.3 pkg/apis/ext.cattle.io/v1/types.go:113-131), but authenticates exactly that form
+  (v2.12.3 pkg/auth/requests/authenticate.go:301), so the client builds it. Ext tokens come first
+  because v3 tokens are phased out from 2.14 (Rancher docs "api/workflows/tokens"); on Rancher
+  without the ext API (404/405, <= 2.11) ``POST /v3/tokens`` ``{"type": "token", "description",
+  "ttl"}`` answers 201 ``{"token": "<name>:<key>"}`` (v2.12.3 pkg/auth/tokens/manager.go:287-324).
+  A new token is checked with ``GET /v3/users?me=true``; one that does not authenticate, or whose
+  create answered 5xx (it may exist: found by its ``daskmetal.io/create-id`` label), is deleted
+  (``DELETE /apis/ext.cattle.io/v1/tokens/<name>`` 200, ``DELETE /v3/tokens/<name>`` 204).
 * Imported cluster: ``POST /v1/provisioning.cattle.io.clusters`` ``{"type":
   "provisioning.cattle.io.cluster", "metadata": {"namespace": "fleet-default", "name"}, "spec": {}}``
   (201; 409 when it exists); ``GET /v1/provisioning.cattle.io.clusters/<ns>/<name>`` gives
@@ -33,6 +42,7 @@ pass their own or talk to the test double in tests/doubles/rancher_api.py.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 try:  # the client is usable (and tested) without Ansible's URL helpers
@@ -51,6 +61,12 @@ REGISTRATION_TOKENS = "/v3/clusterregistrationtokens"
 
 # Statuses worth retrying: the server is starting, overloaded, or a proxy in front of it is.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A POST is not idempotent: after a 500 or 504 it may have been carried out, so it is retried only
+# on answers that mean "not processed" (and on a refused connection, see _retryable_error).
+RETRY_STATUSES_POST = (429, 502, 503)
+SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+# Label put on ext tokens so one whose create answered ambiguously can be found and removed.
+CREATE_ID_LABEL = "daskmetal.io/create-id"
 
 
 class RancherError(Exception):
@@ -112,10 +128,12 @@ class RancherClient:
         self._clock = clock
 
     # ------------------------------------------------------------------ HTTP
-    def request(self, method, path, payload=None, auth=True, ok=(200, 201), allow=()):
+    def request(self, method, path, payload=None, auth=True, ok=(200, 201), allow=(), idempotent=None):
         """Send one request; retry connection errors and 429/5xx. Return ``(status, data)``.
 
         A status in ``ok`` or ``allow`` is returned; any other raises :class:`RancherError`.
+        ``idempotent`` (default: not for POST) decides whether answers that may mean "done, but
+        the answer got lost" (500, 504, a dropped connection) are retried.
         """
         url = self.base_url + path
         headers = {"Accept": "application/json"}
@@ -127,17 +145,20 @@ class RancherClient:
             if not self.token:
                 raise RancherError("no API token: log in first", url=url)
             headers["Authorization"] = "Bearer " + self.token
+        if idempotent is None:
+            idempotent = method.upper() in SAFE_METHODS
+        retry_statuses = RETRY_STATUSES if idempotent else RETRY_STATUSES_POST
         attempt = 0
         while True:
             attempt += 1
             try:
                 status, raw = self.transport(method, url, headers, body, self.timeout)
             except (URLError, OSError) as exc:
-                if attempt > self.retries:
+                if attempt > self.retries or not (idempotent or _refused(exc)):
                     raise RancherError("cannot reach Rancher at %s: %s" % (url, exc), url=url)
                 self._sleep(self.retry_delay)
                 continue
-            if status in RETRY_STATUSES and attempt <= self.retries:
+            if status in retry_statuses and attempt <= self.retries:
                 self._sleep(self.retry_delay)
                 continue
             data = _decode(raw)
@@ -170,6 +191,18 @@ class RancherClient:
         self.token = token
         return token, path
 
+    def logout(self):
+        """End the login session: ``POST /v3/tokens?action=logout`` deletes the session token
+        (rancher/rancher v2.12.3 pkg/auth/tokens/api.go:37-39,63-67, manager.go:368-427; still
+        served in v2.13.0). Best effort (a session token expires on its own); return True if done."""
+        try:
+            status, _ = self.request("POST", V3_TOKENS + "?action=logout", ok=(200, 204), allow=(401, 404, 410))
+            return status in (200, 204)
+        except RancherError:
+            return False
+        finally:
+            self.token = None
+
     def token_valid(self, token=None):
         """True when ``token`` (default: the client's) authenticates; False on 401/403."""
         saved = self.token
@@ -198,28 +231,80 @@ class RancherClient:
     def create_api_token(self, description, ttl_ms=0, api="auto"):
         """Create an API token for the logged-in user. Return ``{"token", "name", "api"}``.
 
-        ``api``: ``ext`` (Rancher >= 2.13), ``v3``, or ``auto`` (ext, else v3 when the ext
-        endpoint is unknown to the server).
+        ``api``: ``ext`` (Rancher >= 2.12), ``v3``, or ``auto`` (ext, else v3 when the ext
+        endpoint is unknown to the server). The token is checked before it is returned; a token
+        that cannot be used is deleted again, so a failure leaves none behind.
         """
+        made = None
         if api in ("auto", "ext"):
-            spec = {"description": description}
-            if ttl_ms:
-                spec["ttl"] = int(ttl_ms)
+            made = self._create_ext_token(description, ttl_ms, fallback=api == "auto")
+        if made is None:
+            _, data = self.request("POST", V3_TOKENS,
+                                   {"type": "token", "description": description, "ttl": int(ttl_ms or 0)})
+            data = data if isinstance(data, dict) else {}
+            made = {"token": data.get("token"), "name": data.get("name") or data.get("id"), "api": "v3"}
+        self._check_new_token(made)
+        return made
+
+    def _create_ext_token(self, description, ttl_ms, fallback):
+        """POST an ext token; ``None`` when the server has no ext Token API and ``fallback`` is set."""
+        spec = {"description": description}
+        if ttl_ms:
+            spec["ttl"] = int(ttl_ms)
+        create_id = secrets.token_hex(8)
+        try:
             status, data = self.request(
                 "POST", EXT_TOKENS,
                 {"apiVersion": "ext.cattle.io/v1", "kind": "Token",
-                 "metadata": {"generateName": "daskmetal-"}, "spec": spec},
-                allow=(404, 405) if api == "auto" else ())
-            if status in (200, 201):
-                bearer = ((data or {}).get("status") or {}).get("bearerToken")
-                if not bearer:
-                    raise RancherError("ext token created without status.bearerToken", status=status)
-                return {"token": bearer, "name": (data.get("metadata") or {}).get("name"), "api": "ext"}
-        _, data = self.request("POST", V3_TOKENS,
-                               {"type": "token", "description": description, "ttl": int(ttl_ms or 0)})
-        if not (data or {}).get("token"):
-            raise RancherError("v3 token created without a token value")
-        return {"token": data["token"], "name": data.get("name") or data.get("id"), "api": "v3"}
+                 "metadata": {"labels": {CREATE_ID_LABEL: create_id}}, "spec": spec},
+                allow=(404, 405) if fallback else ())
+        except RancherError as exc:
+            if exc.status is None or exc.status >= 500:  # it may have been created all the same
+                self._delete_ext_tokens_labelled(create_id)
+            raise
+        if status in (404, 405):
+            return None
+        data = data if isinstance(data, dict) else {}
+        name = (data.get("metadata") or {}).get("name")
+        token_status = data.get("status") or {}
+        bearer = token_status.get("bearerToken")  # Rancher >= 2.13
+        if not bearer and name and token_status.get("value"):
+            bearer = "ext/%s:%s" % (name, token_status["value"])  # the form 2.12 authenticates
+        return {"token": bearer, "name": name, "api": "ext"}
+
+    def _check_new_token(self, made):
+        """Raise (after deleting the new token) unless it authenticates."""
+        if not made["token"]:
+            problem = "came without a usable value"
+        else:
+            try:
+                problem = None if self.token_valid(made["token"]) else "does not authenticate"
+            except RancherError as exc:
+                problem = "could not be checked (%s)" % exc
+        if problem is None:
+            return
+        outcome = "deleted it"
+        if made["name"]:
+            try:
+                self.delete_api_token(made["name"], made["api"])
+            except RancherError as exc:
+                outcome = "could not delete it: %s" % exc
+        else:
+            outcome = "it has no name to delete it by"
+        raise RancherError("the new %s token %s %s; %s" % (made["api"], made["name"] or "", problem, outcome))
+
+    def delete_api_token(self, name, api):
+        """Delete an API token by name (``api``: ext or v3); a missing one is not an error."""
+        path = "%s/%s" % (EXT_TOKENS if api == "ext" else V3_TOKENS, name)
+        self.request("DELETE", path, ok=(200, 202, 204), allow=(404,))
+
+    def _delete_ext_tokens_labelled(self, create_id):
+        try:
+            _, data = self.request("GET", "%s?labelSelector=%s%%3D%s" % (EXT_TOKENS, CREATE_ID_LABEL, create_id))
+            for item in (data or {}).get("items") or []:
+                self.delete_api_token(item["metadata"]["name"], "ext")
+        except (RancherError, KeyError, TypeError, AttributeError):
+            pass  # best effort: the original error is the one to report
 
     # -------------------------------------------------------------- clusters
     def get_provisioning_cluster(self, namespace, name):
@@ -237,9 +322,10 @@ class RancherClient:
             metadata["labels"] = dict(labels)
         if description:
             metadata["annotations"] = {"field.cattle.io/description": description}
+        # idempotent by name: a retried POST that had succeeded answers 409, handled below
         status, data = self.request("POST", PROVISIONING_CLUSTERS,
                                     {"type": "provisioning.cattle.io.cluster",
-                                     "metadata": metadata, "spec": {}}, allow=(409,))
+                                     "metadata": metadata, "spec": {}}, allow=(409,), idempotent=True)
         if status == 409:
             return False, self.get_provisioning_cluster(namespace, name)
         return True, data
@@ -300,6 +386,11 @@ class RancherClient:
             self._sleep(interval)
 
 
+def _refused(exc):
+    """True for a connection that was refused (nothing was sent, so any request may be retried)."""
+    return isinstance(exc, ConnectionRefusedError) or isinstance(getattr(exc, "reason", None), ConnectionRefusedError)
+
+
 def _decode(raw):
     if not raw:
         return None
@@ -324,8 +415,8 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
     """Log in, set ``server-url``, and return a working API token.
 
     An ``existing_token`` that still authenticates is kept (idempotence: one token per
-    controller, not one per run). Returns a dict: ``token``, ``created``, ``server_url_changed``,
-    ``login_path``, ``token_api``.
+    controller, not one per run). A login session is logged out again, also when a step fails.
+    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``.
     """
     result = {"token": None, "created": False, "server_url_changed": False,
               "login_path": None, "token_api": None}
@@ -336,14 +427,19 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
         result["token_api"] = "existing"
     else:
         _, result["login_path"] = client.login(username, password, description="daskmetal login")
-    if server_url:
-        result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
-    if not keep:
-        if check_mode:
-            result["created"] = True
-        else:
-            made = client.create_api_token(description, ttl_ms=ttl_ms, api=token_api)
-            result.update(token=made["token"], created=True, token_api=made["api"])
+    try:
+        if server_url:
+            result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
+        if not keep:
+            if check_mode:
+                result["created"] = True
+            else:
+                made = client.create_api_token(description, ttl_ms=ttl_ms, api=token_api)
+                result.update(token=made["token"], created=True, token_api=made["api"])
+    finally:
+        if not keep:  # the session token was only needed for the steps above
+            client.logout()
+            client.token = result["token"]
     return result
 
 

@@ -12,8 +12,15 @@ description:
   - Logs in with the local provider (C(POST /v1-public/login), falling back to the deprecated
     C(/v3-public/localProviders/local?action=login) on older Rancher).
   - Sets the C(server-url) global setting when O(server_url) is given and differs.
-  - Creates an API token (ext token on Rancher >= 2.13, v3 token otherwise) unless
-    O(existing_token) still authenticates, in which case that token is returned unchanged.
+  - Creates an API token unless O(existing_token) still authenticates, in which case that token is
+    returned unchanged. The token is an ext token (C(tokens.ext.cattle.io)) on Rancher >= 2.12, a v3 token
+    on older Rancher. Rancher 2.12 returns only C(status.value); the module presents it as
+    C(ext/<name>:<value>), the form Rancher authenticates (and returns as C(status.bearerToken) from 2.13).
+  - The new token is checked against the API before it is returned; a token that does not work is deleted
+    again, and so is one whose creation answered a server error, so a failed run leaves no token behind.
+  - Token creation (a POST) is not retried after answers that may mean it was carried out (500, 504, a
+    dropped connection).
+  - The login session is logged out again at the end (C(POST /v3/tokens?action=logout)), also when a step fails.
   - The token is returned in RV(token); register the result and use C(no_log) on tasks that handle it.
 extends_documentation_fragment:
   - daskmetal.platform.rancher
@@ -41,12 +48,15 @@ options:
     type: int
     default: 0
   token_api:
-    description: Which token API to use.
+    description:
+      - Which token API to use. V(auto) uses ext tokens where the server has them and v3 tokens otherwise.
     type: str
     choices: [auto, ext, v3]
     default: auto
   retries:
-    description: Retries for connection errors and 429/5xx answers (Rancher may still be starting).
+    description:
+      - Retries for connection errors and 429/5xx answers (Rancher may still be starting).
+      - Logins and token creation (POST) are retried only after 429, 502, 503 or a refused connection.
     type: int
     default: 10
   retry_delay:
@@ -58,7 +68,7 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Logs in (read-only), reports what would change, creates nothing.
+    description: Logs in and out again (the session token is deleted), reports what would change, creates nothing.
 """
 
 EXAMPLES = r"""

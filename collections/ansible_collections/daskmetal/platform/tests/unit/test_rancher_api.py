@@ -46,9 +46,17 @@ def test_ansible_transport_round_trip(double):
         client_for(double, transport=ra.ansible_transport()).login("admin", "wrong-password-123")
 
 
-@pytest.fixture(params=["current", "legacy"])
+# One generation of the double per Rancher line (tests/doubles/rancher_api.py VERSIONS); 2.12 is pinned.
+@pytest.fixture(params=["2.11", "2.12", "2.13"])
 def double(request):
-    with RancherDouble(generation=request.param, password=PASSWORD) as d:
+    with RancherDouble(version=request.param, password=PASSWORD) as d:
+        yield d
+
+
+@pytest.fixture(params=["2.12", "2.13"])
+def ext_double(request):
+    """The Rancher lines that serve ext tokens."""
+    with RancherDouble(version=request.param, password=PASSWORD) as d:
         yield d
 
 
@@ -56,7 +64,7 @@ def test_login_uses_v1_public_then_falls_back_to_v3(double):
     client = client_for(double)
     token, path = client.login("admin", PASSWORD)
     assert token.startswith("token-") and ":" in token
-    if double.generation == "current":
+    if double.features["v1_login"]:
         assert path == ra.LOGIN_V1
         assert [r[1] for r in double.requests] == ["/v1-public/login"]
         body = double.requests[0][2]
@@ -99,15 +107,110 @@ def test_api_token_uses_ext_when_available_else_v3(double):
     client = client_for(double)
     client.login("admin", PASSWORD)
     made = client.create_api_token("daskmetal test")
-    if double.generation == "current":
+    if double.features["ext_tokens"]:
         assert made["api"] == "ext" and made["token"].startswith("ext/token-")
         post = [r for r in double.requests if r[1] == ra.EXT_TOKENS][0][2]
         assert post["apiVersion"] == "ext.cattle.io/v1" and post["kind"] == "Token"
         assert post["spec"] == {"description": "daskmetal test"}
+        assert double.api_tokens("ext") == [made["name"]]
     else:
         assert made["api"] == "v3" and made["token"].startswith("token-")
         assert [r[1] for r in double.requests if r[0] == "POST"][-2:] == [ra.EXT_TOKENS, ra.V3_TOKENS]
+        assert double.api_tokens("v3") == [made["name"]]
     assert client.token_valid(made["token"])
+
+
+def test_pinned_2_12_ext_token_without_bearer_token_works():
+    """Rancher 2.12.3 answers status.value but no status.bearerToken (review B1): the module must still
+    return a token that authenticates, and leave exactly that one token behind."""
+    with RancherDouble(version="2.12", password=PASSWORD) as d:
+        try:
+            res = ra.ensure_api_token(client_for(d), "admin", PASSWORD, server_url="https://zt.example")
+        except ra.RancherError as exc:
+            pytest.fail("%s; ext tokens left behind: %s" % (exc, d.api_tokens("ext")))
+        assert res["created"] and res["token_api"] == "ext" and res["login_path"] == ra.LOGIN_V3
+        name = d.api_tokens("ext")
+        assert len(name) == 1 and res["token"].startswith("ext/%s:" % name[0])
+        assert client_for(d, token=res["token"]).get_setting("server-url") == "https://zt.example"
+        assert d.api_tokens("session") == []  # logged out again
+
+
+def rewriting_transport(rewrite):
+    """urllib_transport, with the ext token create answer passed through ``rewrite(status_dict)``."""
+    def transport(method, url, headers, body, timeout):
+        status, raw = urllib_transport(method, url, headers, body, timeout)
+        if method == "POST" and url.endswith(ra.EXT_TOKENS) and status == 201:
+            data = json.loads(raw)
+            rewrite(data["status"])
+            raw = json.dumps(data).encode()
+        return status, raw
+    return transport
+
+
+@pytest.mark.parametrize("rewrite", [
+    lambda st: (st.pop("value", None), st.pop("bearerToken", None)),           # no usable value
+    lambda st: st.update(value="wrong", bearerToken=st.get("bearerToken") and "ext/x:wrong"),  # rejected
+], ids=["no-value", "does-not-authenticate"])
+def test_unusable_new_token_is_deleted(ext_double, rewrite):
+    client = client_for(ext_double, transport=rewriting_transport(rewrite))
+    with pytest.raises(ra.RancherError, match="deleted it"):
+        ra.ensure_api_token(client, "admin", PASSWORD)
+    assert ext_double.api_tokens() == []  # neither the bad API token nor the login session is left
+
+
+def test_ext_token_post_is_not_retried_after_a_500_and_leaves_no_token(ext_double):
+    ext_double.fail_after_commit = 1  # created server-side, answered 500
+    client = client_for(ext_double, retries=3)
+    client.login("admin", PASSWORD)
+    with pytest.raises(ra.RancherError) as exc:
+        client.create_api_token("daskmetal test")
+    assert exc.value.status == 500
+    assert len([r for r in ext_double.requests if r[0] == "POST" and r[1] == ra.EXT_TOKENS]) == 1
+    assert ext_double.api_tokens("ext") == []
+
+
+def test_v3_token_post_is_not_retried_after_a_500():
+    with RancherDouble(version="2.11", password=PASSWORD, fail_after_commit=1) as d:
+        client = client_for(d, retries=3)
+        client.login("admin", PASSWORD)
+        with pytest.raises(ra.RancherError) as exc:
+            client.create_api_token("daskmetal test")
+        assert exc.value.status == 500
+        assert len([r for r in d.requests if r[0] == "POST" and r[1] == ra.V3_TOKENS]) == 1
+
+
+def test_post_is_not_retried_after_a_dropped_connection_but_get_is():
+    calls = []
+
+    def transport(method, url, headers, body, timeout):
+        calls.append(method)
+        raise ConnectionResetError("reset by peer")
+
+    client = ra.RancherClient("https://r.example", transport, token="t", retries=2, sleep=no_sleep)
+    with pytest.raises(ra.RancherError, match="cannot reach"):
+        client.request("POST", ra.V3_TOKENS, {})
+    assert calls == ["POST"]
+    with pytest.raises(ra.RancherError, match="cannot reach"):
+        client.request("GET", "/v3/users?me=true")
+    assert calls == ["POST"] + ["GET"] * 3
+
+
+def test_cluster_post_is_retried_after_a_500_because_it_is_idempotent_by_name():
+    with RancherDouble(password=PASSWORD) as d:
+        failed = []
+
+        def transport(method, url, headers, body, timeout):
+            status, raw = urllib_transport(method, url, headers, body, timeout)
+            if method == "POST" and url.endswith(ra.PROVISIONING_CLUSTERS) and not failed:
+                failed.append(status)  # carried out, but the answer is lost
+                return 500, b"{}"
+            return status, raw
+
+        client = client_for(d, transport=transport)
+        client.login("admin", PASSWORD)
+        changed, obj = client.create_imported_cluster("fleet-default", "c1")
+        assert failed == [201] and changed is False and obj["metadata"]["name"] == "c1"
+        assert list(d.prov_clusters) == [("fleet-default", "c1")]
 
 
 def test_ensure_api_token_keeps_a_valid_existing_token(double):
@@ -130,7 +233,7 @@ def test_ensure_api_token_check_mode_creates_nothing(double):
     before = len(double.tokens)
     res = ra.ensure_api_token(client_for(double), "admin", PASSWORD, server_url="https://x", check_mode=True)
     assert res["created"] and res["server_url_changed"] and res["token"] is None
-    assert len(double.tokens) == before + 1  # only the login session token
+    assert len(double.tokens) == before  # the login session was logged out again
     assert double.settings["server-url"] == ""
 
 
@@ -209,7 +312,7 @@ def test_cluster_becomes_active_after_manifest_is_fetched(double):
 
 
 def test_retries_on_503_then_succeeds():
-    with RancherDouble(password=PASSWORD, fail_next=2) as d:
+    with RancherDouble(version="2.13", password=PASSWORD, fail_next=2) as d:
         client = client_for(d, retries=3)
         token, _ = client.login("admin", PASSWORD)
         assert token
@@ -217,7 +320,7 @@ def test_retries_on_503_then_succeeds():
 
 
 def test_gives_up_after_retries():
-    with RancherDouble(password=PASSWORD, fail_next=10) as d:
+    with RancherDouble(version="2.13", password=PASSWORD, fail_next=10) as d:
         client = client_for(d, retries=2)
         with pytest.raises(ra.RancherError) as exc:
             client.login("admin", PASSWORD)
