@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -20,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from .conftest import ROOT
-from .test_render import release, rendered, values  # noqa: F401  (rendered: the shared render fixture)
+from .test_render import plan, release, rendered, values  # noqa: F401  (plan, rendered: the shared fixtures)
 
 HERE = Path(__file__).parent
 PYTHON = Path(sys.executable)
@@ -56,7 +57,7 @@ def compose_argv(service: dict) -> list[str]:
     split shell-like by Compose (compose-spec `command`); ours are lists."""
     assert "entrypoint" not in service
     cmd = service["command"]
-    return cmd if isinstance(cmd, list) else __import__("shlex").split(cmd)
+    return cmd if isinstance(cmd, list) else shlex.split(cmd)
 
 
 def chart_fullname(rendered) -> str:
@@ -80,7 +81,8 @@ def chart_worker_argv(rendered) -> list[str]:
     argv = [w["image"].get("dask_worker", "dask-worker"),
             w.get("custom_scheduler_url") or f"{chart_fullname(rendered)}-scheduler:{v['scheduler']['servicePort']}"]
     if limits:
-        argv += ["--nthreads", str(w.get("threads_per_worker") or limits["cpu"]), "--memory-limit", str(limits["memory"])]
+        argv += ["--nthreads", str(w.get("threads_per_worker") or limits["cpu"]),
+                 "--memory-limit", str(limits["memory"])]
     argv += ["--no-dashboard", "--dashboard-address", str(w.get("portDashboard", 8790))]
     if w.get("port"):
         argv += ["--worker-port", str(w["port"])]
@@ -179,3 +181,117 @@ def test_the_cli_check_rejects_what_distributed_rejects(argv, why, monkeypatch):
     except ValueError as e:  # parse_memory_limit
         problem = str(e)
     assert problem and why in problem, problem
+
+
+# ---- JupyterLab / jupyter_server ------------------------------------------------------------------------------
+
+# The notebook image's own /etc/jupyter/jupyter_server_config.py, reduced to its server settings: dask/dask-docker
+# notebook/Dockerfile (tag 2026.7.1) ADDs jupyter/docker-stacks images/base-notebook/jupyter_server_config.py
+# (@26da4ae), which sets `c.ServerApp.ip = ""` and `c.ServerApp.open_browser = False`, and writes a NotebookApp copy
+# of it as /etc/jupyter/jupyter_notebook_config.py.
+IMAGE_JUPYTER_FILES = {
+    "/etc/jupyter/jupyter_server_config.py":
+        'c = get_config()\nc.ServerApp.ip = ""\nc.ServerApp.open_browser = False\n',
+    "/etc/jupyter/jupyter_notebook_config.py":
+        'c = get_config()\nc.NotebookApp.ip = ""\nc.NotebookApp.open_browser = False\n',
+}
+CHART_JUPYTER_CONFIG = "/usr/local/etc/jupyter/jupyter_notebook_config.py"  # dask-jupyter-deployment.yaml mountPath
+HOME = "/home/jovyan"  # docker-stacks NB_USER's home and the image's WORKDIR
+
+
+def chart_jupyter_config(jupyter: dict) -> str:
+    """dask/helm-chart@2024.1.1 dask/templates/dask-jupyter-config.yaml, key jupyter_notebook_config.py, as the
+    template's whitespace trimming renders it."""
+    text = f"c = get_config()\nc.NotebookApp.password = '{jupyter['password']}'"
+    if jupyter.get("extraConfig"):
+        text += "\n\n# jupyter.extraConfig follows below\n" + jupyter["extraConfig"]
+    return text + "\n"
+
+
+def run_sh_argv(env: dict) -> list[str]:
+    """dask/dask-docker notebook/run.sh (tag 2026.7.1), the image's CMD: `jupyter lab
+    --NotebookApp.base_url="${NB_PREFIX:-/}" --NotebookApp.allow_origin="*" ${JUPYTERLAB_ARGS}`; the unquoted
+    ${JUPYTERLAB_ARGS} is split on whitespace (and globbed: ours must hold no glob character)."""
+    extra = env.get("JUPYTERLAB_ARGS", "")
+    assert not set("*?[") & set(extra), extra
+    return ["jupyter", "lab", f"--NotebookApp.base_url={env.get('NB_PREFIX') or '/'}",
+            "--NotebookApp.allow_origin=*", *extra.split()]
+
+
+def run_lab(root: Path, argv: list[str], files: dict[str, str]) -> tuple[dict, str]:
+    """Lay the container's Jupyter files out under root (root stands for `/`) and run `jupyter lab` with argv through
+    tests/services/jupyter_probe.py. Container paths in argv are mapped under root."""
+    assert argv[:2] == ["jupyter", "lab"], argv
+    assert entry_points(group="console_scripts", name="jupyter-lab"), "`jupyter lab` runs the jupyter-lab script"
+    for path, text in files.items():
+        (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (root / path.lstrip("/")).write_text(text)
+    home = root / HOME.lstrip("/")
+    home.mkdir(parents=True, exist_ok=True)
+    args = []
+    for a in argv[2:]:
+        key, eq, val = a.rpartition("=")
+        path = val if eq else a
+        mapped = str(root / path.lstrip("/")) if path in files else path
+        args.append(f"{key}={mapped}" if eq else mapped)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
+    r = subprocess.run([str(PYTHON), str(HERE / "jupyter_probe.py"), str(root), *args], cwd=home, env=env,
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr
+
+
+def assert_served_as_intended(eff: dict, stderr: str, password: str) -> None:
+    from jupyter_server.auth import passwd_check
+
+    problems = [line for line in stderr.splitlines()
+                if any(s in line for s in ("not recognized", "Unrecognized", "error linking", "Traceback"))]
+    assert problems == []
+    assert "jupyterlab | extension was successfully loaded" in stderr
+    assert eff["ip"] in ("", "0.0.0.0"), f"JupyterLab listens on {eff['ip']!r}: unreachable from outside the container"
+    assert eff["allow_remote_access"] is True  # else requests with a non-local Host header (kubelet probes) get 403
+    assert eff["port"] == 8888
+    assert eff["open_browser"] is False
+    assert eff["identity_provider"] == "PasswordIdentityProvider"
+    assert eff["hashed_password"] and passwd_check(eff["hashed_password"], password)
+    assert not passwd_check(eff["hashed_password"], password + "x")
+    assert eff["token"] == "" and eff["token_generated"] is False  # the password is the only way in
+
+
+def test_compose_jupyterlab_loads_our_config(compose, compose_dir, tmp_path):
+    svc = compose["services"]["notebook"]
+    (mount,) = [v.split(":") for v in svc["volumes"] if v.startswith("./jupyter/")]
+    cfg = json.loads((compose_dir / mount[0]).read_text())
+    # the one change: the container's home directory is under tmp_path here (ServerApp checks that root_dir exists)
+    assert cfg["ServerApp"]["root_dir"] == HOME
+    cfg["ServerApp"]["root_dir"] = str(tmp_path / HOME.lstrip("/"))
+    eff, stderr = run_lab(tmp_path, compose_argv(svc), {**IMAGE_JUPYTER_FILES, mount[1]: json.dumps(cfg)})
+    assert_served_as_intended(eff, stderr, COMPOSE_PASSWORD)
+    assert eff["loaded_config_files"][-1].endswith(mount[1])
+    (published,) = svc["ports"]
+    assert int(published.rsplit(":", 1)[1]) == eff["port"]
+
+
+def kubernetes_jupyter(rendered, tmp_path, extra_config_filter=None) -> tuple[dict, str]:
+    j = values(rendered, "dask")["jupyter"]
+    if extra_config_filter:
+        j = {**j, "extraConfig": "\n".join(filter(extra_config_filter, j["extraConfig"].splitlines()))}
+    env = {e["name"]: e["value"] for e in j["env"]}
+    files = {**IMAGE_JUPYTER_FILES, CHART_JUPYTER_CONFIG: chart_jupyter_config(j)}
+    return run_lab(tmp_path, run_sh_argv(env), files)
+
+
+def test_kubernetes_jupyterlab_loads_our_config(rendered, plan, tmp_path):
+    _, hv = plan
+    eff, stderr = kubernetes_jupyter(rendered, tmp_path)
+    assert_served_as_intended(eff, stderr, hv["vault_jupyter_password"])
+    probe = values(rendered, "dask")["jupyter"].get("readinessProbe", {}).get("httpGet", {})
+    assert probe == {"path": eff["base_url"] + "api", "port": eff["port"]}  # jupyter_server's unauthenticated /api
+
+
+def test_without_serverapp_ip_the_chart_config_listens_on_localhost(rendered, tmp_path):
+    """BLOCKER 3's mechanism, kept as a control: `--config FILE` makes Jupyter read only FILE, so the image's
+    `ServerApp.ip = ""` is lost and jupyter_server's default (localhost) applies."""
+    eff, _ = kubernetes_jupyter(rendered, tmp_path, lambda line: "c.ServerApp.ip" not in line)
+    assert eff["ip"] == "localhost"
+    assert eff["loaded_config_files"] == [str(tmp_path / CHART_JUPYTER_CONFIG.lstrip("/"))]
