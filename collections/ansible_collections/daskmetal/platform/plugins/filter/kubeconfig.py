@@ -40,7 +40,9 @@ options:
 EXAMPLES = r"""
 - name: Controller copy of the RKE2 admin kubeconfig
   ansible.builtin.copy:
-    content: "{{ __slurped.content | b64decode | daskmetal.platform.kubeconfig_rename('daskmetal', 'https://10.147.17.10:6443') }}"
+    content: >-
+      {{ __slurped.content | b64decode
+         | daskmetal.platform.kubeconfig_rename('daskmetal', 'https://10.147.17.10:6443') }}
     dest: ~/.kube/daskmetal.yaml
     mode: "0600"
 """
