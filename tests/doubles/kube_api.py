@@ -1,0 +1,179 @@
+"""A loopback Kubernetes API double, just enough for kubernetes.core's k8s / k8s_info (the kubernetes client).
+
+Serves discovery and create/get/patch of a few kinds, in memory, over plain HTTP on 127.0.0.1. Formats follow
+kubernetes/kubernetes v1.33.0, staging/src/k8s.io/apimachinery:
+- pkg/version/types.go Info (GET /version)
+- pkg/apis/meta/v1/types.go APIVersions (GET /api), APIGroupList (GET /apis), APIResourceList (GET /api/v1,
+  /apis/<group>/<version>), Status (errors: reason NotFound / AlreadyExists), ObjectMeta, List
+Paths follow the API conventions (community/contributors/devel/sig-architecture/api-conventions.md):
+/api/v1/namespaces/<ns>/<plural>/<name>, /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>, cluster-scoped
+/api/v1/<plural>/<name>.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# group/version -> {plural: (kind, namespaced)}
+RESOURCES = {
+    "v1": {"namespaces": ("Namespace", False), "configmaps": ("ConfigMap", True), "services": ("Service", True),
+           "secrets": ("Secret", True)},
+    "apps/v1": {"deployments": ("Deployment", True)},
+    "monitoring.coreos.com/v1": {"servicemonitors": ("ServiceMonitor", True), "podmonitors": ("PodMonitor", True)},
+}
+VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+
+def merge(patch, target):
+    """RFC 7386 JSON merge patch (lists replaced, null deletes); stands in for strategic merge too."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge(v, out.get(k))
+    return out
+
+
+class KubeDouble:
+    """`with KubeDouble(seed=[obj, ...]) as k:` then k.url, k.objects[(gv, plural, ns, name)], k.requests."""
+
+    def __init__(self, seed=()):
+        self.objects, self.requests, self._rv = {}, [], 0
+        for obj in seed:
+            gv, plural = self.locate(obj)
+            self.store(gv, plural, obj)
+
+    @staticmethod
+    def locate(obj):
+        gv = obj["apiVersion"]
+        plural = next(p for p, (kind, _) in RESOURCES[gv].items() if kind == obj["kind"])
+        return gv, plural
+
+    def store(self, gv, plural, obj):
+        self._rv += 1
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("uid", f"uid-{self._rv}")
+        meta["resourceVersion"] = str(self._rv)
+        meta.setdefault("creationTimestamp", "2026-01-05T10:00:00Z")
+        key = (gv, plural, meta.get("namespace", "") if RESOURCES[gv][plural][1] else "", meta["name"])
+        self.objects[key] = obj
+        return obj
+
+    def __enter__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def kubeconfig(self, namespace="default"):
+        """A kubeconfig (clientcmd v1 Config) pointing at this double."""
+        return {"apiVersion": "v1", "kind": "Config", "current-context": "double",
+                "clusters": [{"name": "double", "cluster": {"server": self.url}}],
+                "contexts": [{"name": "double", "context": {"cluster": "double", "user": "double",
+                                                            "namespace": namespace}}],
+                "users": [{"name": "double", "user": {"token": "double-token"}}]}
+
+    # -- request handling ------------------------------------------------------------------------------------
+    def discovery(self, path):
+        if path == "/version":
+            return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+        if path == "/api":
+            return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if path == "/apis":
+            groups = []
+            for gv in RESOURCES:
+                if "/" in gv:
+                    version = {"groupVersion": gv, "version": gv.split("/")[1]}
+                    groups.append({"name": gv.split("/")[0], "versions": [version], "preferredVersion": version})
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):]
+        if gv in RESOURCES:
+            return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
+                {"name": p, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": VERBS}
+                for p, (k, ns) in RESOURCES[gv].items()]}
+        return None
+
+    @staticmethod
+    def route(path):
+        """(group/version, plural, namespace, name) of a resource path, or None."""
+        parts = path.strip("/").split("/")
+        if parts[0] == "api":
+            gv, rest = "v1", parts[2:]
+        else:
+            gv, rest = "/".join(parts[1:3]), parts[3:]
+        if gv not in RESOURCES or not rest:
+            return None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            ns, plural, name = rest[1], rest[2], (rest[3] if len(rest) > 3 else "")
+        else:
+            ns, plural, name = "", rest[0], (rest[1] if len(rest) > 1 else "")
+        return (gv, plural, ns, name) if plural in RESOURCES[gv] else None
+
+    def handle(self, method, path, body):
+        self.requests.append((method, path))
+        path = path.split("?", 1)[0]
+        if method == "GET":
+            found = self.discovery(path)
+            if found:
+                return found
+        key = self.route(path)
+        if key is None:
+            return status(404, "NotFound", f"the server could not find the requested resource ({path})")
+        gv, plural, ns, name = key
+        kind = RESOURCES[gv][plural][0]
+        if method == "GET" and not name:
+            items = [o for (g, p, n, _), o in self.objects.items() if (g, p) == (gv, plural) and n in ("", ns)]
+            return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": {"resourceVersion": str(self._rv)},
+                         "items": items}
+        if method == "POST":
+            name = body["metadata"]["name"]
+            if (gv, plural, ns, name) in self.objects:
+                return status(409, "AlreadyExists", f'{plural} "{name}" already exists')
+            if ns:
+                body["metadata"]["namespace"] = ns
+            return 201, self.store(gv, plural, body)
+        obj = self.objects.get(key)
+        if obj is None:
+            return status(404, "NotFound", f'{plural} "{name}" not found')
+        if method == "GET":
+            return 200, obj
+        if method == "PATCH":
+            return 200, self.store(gv, plural, merge(body, obj))
+        if method == "PUT":
+            return 200, self.store(gv, plural, body)
+        return status(405, "MethodNotAllowed", method)
+
+
+def status(code, reason, message):
+    return code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+                  "reason": reason, "code": code}
+
+
+def _handler(double):
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            code, payload = double.handle(self.command, self.path, body)
+            data = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
