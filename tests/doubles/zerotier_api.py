@@ -23,11 +23,12 @@ ipAssignmentPools [{ipRangeStart: str, ipRangeEnd: str}], v4AssignMode {zt: bool
 Central also description str, hidden bool. The double is STRICTER than upstream on purpose: a wrong JSON
 type answers 400 (upstream silently substitutes a default), so a client sending "true" or "2800" fails here.
 
-Test-only extras, no auth, under ``/_double``: GET /_double/netconf/{nwid}/{node} (what a node would get
-from its controller: creates an unauthorized member on first contact like upstream, auto-assigns from the
-pools, answers {status: OK|ACCESS_DENIED|NOT_FOUND, assignedAddresses: ["a.b.c.d/bits"], bridge, ...});
-GET /_double/state; POST /_double/fault {status, count, retry_after, delay, path}; POST
-/_double/member/{nwid}/{node} (set member fields without auth, e.g. de-authorize in a lab test).
+Test-only extras, no auth, under ``/_double``: GET /_double/netconf/{nwid}/{node}[?request=0] (what the
+controller answers a member's config request, Store.netconf: creates the unauthorized member on first
+contact, auto-assigns from the pools, {"answer": "config"|"error"|null, ...}; request=0 is the controller's
+push after a change, which carries no error); GET /_double/state; POST /_double/fault {status, count,
+retry_after, delay, path}; POST /_double/member/{nwid}/{node} (set member fields without auth, e.g.
+de-authorize in a lab test).
 
 Fault injection (in process: ``double.inject(...)``): answer ``status`` (429 with Retry-After, 500, 401, ...)
 or sleep ``delay`` seconds (a timeout for a client with a shorter timeout) for the next ``count`` requests
@@ -45,6 +46,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+try:  # tests.doubles.zerotier_node in the repo; a top-level module beside this one in the package double
+    from . import zerotier_node
+except ImportError:
+    import zerotier_node
 
 MTU_MIN, MTU_MAX = 1280, 10000
 
@@ -98,105 +104,180 @@ def _check_member_body(body, extra=None):
 
 
 class Store:
-    """Networks and members in the controller's flat shape."""
+    """Networks and members in the controller's flat shape (zerotier/ZeroTierOne 1.14.1 controller/)."""
 
     def __init__(self, controller_id):
         self.controller_id = controller_id
         self.networks = {}
         self.members = {}
+        # EmbeddedNetworkController::_memberStatus: who has sent a genuine request (in memory only, like upstream)
+        self.requested = set()
+        # (network revision, member revision) when a config or error was last sent to a member: the controller
+        # pushes only on a change (onNetworkUpdate / onNetworkMemberUpdate, :1332-1352), not periodically
+        self.pushed = {}
         self.lock = threading.RLock()
 
     @staticmethod
     def new_network(nwid):
-        now = int(time.time() * 1000)
-        # defaults of DB::initNetwork (ZeroTierOne controller/DB.cpp)
-        return {"id": nwid, "nwid": nwid, "objtype": "network", "name": "", "private": True, "creationTime": now,
-                "multicastLimit": 32, "enableBroadcast": True, "v4AssignMode": {"zt": False},
-                "v6AssignMode": {"rfc4193": False, "zt": False, "6plane": False}, "routes": [], "ipAssignmentPools": [],
-                "mtu": 2800, "rules": [{"not": False, "or": False, "type": "ACTION_ACCEPT"}], "dns": [],
-                "capabilities": [], "tags": [], "revision": 1}
+        # DB::initNetwork (controller/DB.cpp:25-57) plus id/nwid (EmbeddedNetworkController.cpp:856-857);
+        # key set as in recorded/controller.network.json. revision 0 until the first save (FileDB.cpp:92-93).
+        return {"id": nwid, "nwid": nwid, "objtype": "network", "name": "", "private": True,
+                "creationTime": int(time.time() * 1000), "multicastLimit": 32, "enableBroadcast": True,
+                "v4AssignMode": {"zt": False}, "v6AssignMode": {"rfc4193": False, "zt": False, "6plane": False},
+                "authTokens": [None],  # `{{}}` in nlohmann json: an array holding null (recorded)
+                "capabilities": [], "tags": [], "routes": [], "ipAssignmentPools": [], "mtu": 2800,
+                "remoteTraceTarget": None, "remoteTraceLevel": 0, "rulesSource": "",
+                "rules": [{"not": False, "or": False, "type": "ACTION_ACCEPT"}], "dns": [], "ssoEnabled": False,
+                "clientId": "", "authorizationEndpoint": "", "revision": 0}
 
     @staticmethod
     def new_member(nwid, node):
-        # defaults of DB::initMember
-        return {"id": node, "address": node, "nwid": nwid, "objtype": "member", "authorized": False, "activeBridge": False,
-                "ipAssignments": [], "noAutoAssignIps": False, "tags": [], "capabilities": [], "name": "",
-                "creationTime": int(time.time() * 1000), "revision": 1, "lastAuthorizedTime": 0, "lastDeauthorizedTime": 0}
+        # DB::initMember (controller/DB.cpp:59-82): no "name" until one is POSTed; revision 0 until saved;
+        # key set as in recorded/controller.member.*.json (which also has "identity" and "name").
+        return {"id": node, "address": node, "nwid": nwid, "objtype": "member", "authorized": False, "ssoExempt": False,
+                "ipAssignments": [], "activeBridge": False, "tags": [], "capabilities": [],
+                "creationTime": int(time.time() * 1000), "noAutoAssignIps": False, "revision": 0,
+                "lastDeauthorizedTime": 0, "lastAuthorizedTime": 0, "lastAuthorizedCredentialType": None,
+                "lastAuthorizedCredential": None, "authenticationExpiryTime": 0,
+                "vMajor": -1, "vMinor": -1, "vRev": -1, "vProto": -1, "remoteTraceTarget": None, "remoteTraceLevel": 0}
+
+    @staticmethod
+    def _save(record, old):
+        """FileDB::save (controller/FileDB.cpp:80-120): revision + 1 only when the record changed
+        (DB::_compareRecords ignores the revision)."""
+        strip = {k: v for k, v in record.items() if k != "revision"}
+        if old is None or strip != {k: v for k, v in old.items() if k != "revision"}:
+            record["revision"] = record.get("revision", 0) + 1
+        return record
 
     def create_network(self, body, nwid=None):
         with self.lock:
             while nwid is None or nwid in self.networks:
+                # EmbeddedNetworkController.cpp:1020-1027: random low 24 bits, never 000000
                 nwid = self.controller_id + "%06x" % random.randrange(1, 1 << 24)
-            net = self.new_network(nwid)
-            self.networks[nwid] = net
-            self.update_network(nwid, body)
-            return net
+            self.networks[nwid] = self.new_network(nwid)
+            return self.update_network(nwid, body, old=None)
 
-    def update_network(self, nwid, body):
+    def update_network(self, nwid, body, old=False):
         _check_network_body(body)
         with self.lock:
             net = self.networks[nwid]
+            before = None if old is None else json.loads(json.dumps(net))
             for key in NETWORK_TYPES:
                 if key in body:
                     value = body[key]
-                    if key == "mtu":
+                    if key == "mtu":  # EmbeddedNetworkController.cpp:624 clamp
                         value = max(MTU_MIN, min(MTU_MAX, value))
-                    if key == "routes":
-                        value = [{"target": str(ipaddress.ip_network(r["target"], strict=False)), "via": r.get("via")} for r in value]
+                    if key == "routes":  # :678-706, InetAddress::toString keeps the target as given (host bits too)
+                        value = [{"target": str(ipaddress.ip_interface(r["target"])),
+                                  "via": str(ipaddress.ip_address(r["via"])) if r.get("via") else None} for r in value]
                     if key == "v4AssignMode":
                         value = {"zt": value["zt"]}
                     net[key] = value
-            net["revision"] += 1
-            return net
+            return self._save(net, before)
 
     def update_member(self, nwid, node, body, extra=None):
         _check_member_body(body, extra)
         with self.lock:
+            existing = self.members.get((nwid, node))
+            before = json.loads(json.dumps(existing)) if existing else None
             m = self.members.setdefault((nwid, node), self.new_member(nwid, node))
             for key in list(MEMBER_TYPES) + list(extra or {}):
                 if key in body:
                     if key == "authorized" and body[key] != m["authorized"]:
+                        # EmbeddedNetworkController.cpp:1184-1193
                         m["lastAuthorizedTime" if body[key] else "lastDeauthorizedTime"] = int(time.time() * 1000)
+                        if body[key]:
+                            m["lastAuthorizedCredentialType"], m["lastAuthorizedCredential"] = "api", None
                     m[key] = body[key]
-            m["revision"] += 1
-            return m
+            return self._save(m, before)
 
-    def netconf(self, nwid, node):
-        """What the controller would send a node asking for its configuration."""
+    def _static_ips(self, net, m):
+        """EmbeddedNetworkController.cpp:1843-1870: each ipAssignment with the longest matching route's bits."""
+        out = []
+        for ip in m["ipAssignments"]:
+            addr = ipaddress.ip_address(ip)
+            bits = [ipaddress.ip_interface(r["target"]).network.prefixlen for r in net["routes"]
+                    if addr.version == ipaddress.ip_interface(r["target"]).version
+                    and addr in ipaddress.ip_interface(r["target"]).network]
+            if bits:
+                out.append("%s/%d" % (addr, max(bits)))
+        return out
+
+    def _auto_assign_v4(self, nwid, net, node):
+        """EmbeddedNetworkController.cpp:1941-1995: per pool, start at ipRangeStart + (node id's low 32 bits
+        mod (end - start)), then +1 each trial (end itself only when start == end), skip x.x.x.255, first v4
+        route containing it (via or not), not already allocated to any member of the network (DB.cpp:264-285)."""
+        taken = {ipaddress.ip_address(ip) for (n, _), mm in self.members.items() if n == nwid for ip in mm["ipAssignments"]}
+        counter = int(node, 16) & 0xffffffff
+        for pool in net["ipAssignmentPools"]:
+            a, b = int(ipaddress.ip_address(pool["ipRangeStart"])), int(ipaddress.ip_address(pool["ipRangeEnd"]))
+            if ipaddress.ip_address(pool["ipRangeStart"]).version != 4 or b < a or a == 0:
+                continue
+            span = b - a
+            for _trial in range(min(span + 1, 1000)):
+                ip = a + (counter % span) if span > 0 else a
+                counter += 1
+                if ip & 0xff == 0xff:
+                    continue
+                addr = ipaddress.ip_address(ip)
+                bits = next((ipaddress.ip_interface(r["target"]).network.prefixlen for r in net["routes"]
+                             if ipaddress.ip_interface(r["target"]).version == 4
+                             and ipaddress.ip_interface(r["target"]).ip == ipaddress.ip_interface(r["target"]).network.network_address
+                             and addr in ipaddress.ip_interface(r["target"]).network), -1)
+                if bits > 0 and addr not in taken:
+                    return str(addr), bits
+        return None
+
+    def netconf(self, nwid, node, genuine=True, version=(1, 14, 1, 12)):
+        """EmbeddedNetworkController::request/_request (EmbeddedNetworkController.cpp:578-608, 1368-2067) for
+        one member. genuine: a request packet from the node (False: polled by the double for the controller's
+        push after a member or network change, requestPacketId 0, :1332-1352; answered only after a change). Returns {"answer": "config", "config": {...}},
+        {"answer": "error", "error": "ACCESS_DENIED"|"NOT_FOUND", "delivered": bool} or {"answer": None}.
+        An error is delivered to a remote node only in reply to a genuine request (node/Node.cpp:853-893)."""
         with self.lock:
+            if nwid[:10] != self.controller_id:  # :585 and :1389: not this controller's network, no answer at all
+                return {"answer": None}
+            if not genuine and (nwid, node) not in self.requested:  # :1349 pushes only to members that asked
+                return {"answer": None}
+            delivered = genuine or node == self.controller_id  # Node.cpp:855: to itself, errors apply directly
             net = self.networks.get(nwid)
             if net is None:
-                return {"status": "NOT_FOUND", "nwid": nwid, "assignedAddresses": []}
-            m = self.members.get((nwid, node))
-            if m is None:
-                m = self.members[(nwid, node)] = self.new_member(nwid, node)
-            base = {"nwid": nwid, "id": nwid, "name": net["name"], "mtu": net["mtu"], "type": "PRIVATE" if net["private"] else "PUBLIC",
-                    "broadcastEnabled": net["enableBroadcast"], "bridge": False, "netconfRevision": net["revision"] + m["revision"],
-                    "routes": [dict(r, flags=0, metric=0) for r in net["routes"]], "assignedAddresses": []}
-            if net["private"] and not m["authorized"]:
-                return dict(base, status="ACCESS_DENIED", routes=[])
-            routes = [ipaddress.ip_network(r["target"]) for r in net["routes"] if r.get("via") is None]
-            managed = []
-            for ip in m["ipAssignments"]:
-                addr = ipaddress.ip_address(ip)
-                for rnet in routes:
-                    if addr in rnet:
-                        managed.append("%s/%d" % (addr, rnet.prefixlen))
-                        break
-            if (not managed and net["v4AssignMode"].get("zt") and not m["noAutoAssignIps"] and not m["activeBridge"]):
-                taken = {ipaddress.ip_address(ip) for mm in self.members.values() if mm["nwid"] == nwid for ip in mm["ipAssignments"]}
-                for pool in net["ipAssignmentPools"]:
-                    a, b = int(ipaddress.ip_address(pool["ipRangeStart"])), int(ipaddress.ip_address(pool["ipRangeEnd"]))
-                    for i in range(a, b + 1):
-                        addr = ipaddress.ip_address(i)
-                        rnet = next((r for r in routes if addr in r), None)
-                        if addr not in taken and rnet is not None:
-                            m["ipAssignments"] = m["ipAssignments"] + [str(addr)]
-                            managed.append("%s/%d" % (addr, rnet.prefixlen))
-                            break
-                    if managed:
-                        break
-            return dict(base, status="OK", bridge=m["activeBridge"], assignedAddresses=managed)
+                return {"answer": "error", "error": "NOT_FOUND", "delivered": delivered}
+            old = self.members.get((nwid, node))
+            if not genuine and self.pushed.get((nwid, node)) == (net["revision"], old and old["revision"]):
+                return {"answer": None}  # nothing changed since the last answer: no push
+            before = json.loads(json.dumps(old)) if old else None
+            m = self.members.setdefault((nwid, node), self.new_member(nwid, node))
+            m.setdefault("identity", "%s:0:%s" % (node, "0" * 128))  # :1457-1460 learned on first contact
+            if genuine:
+                self.requested.add((nwid, node))
+            if not m["authorized"] and not net["private"]:  # :1474-1514 public network: auto-authorize
+                m.update(authorized=True, lastAuthorizedTime=int(time.time() * 1000), lastAuthorizedCredentialType="public",
+                         lastAuthorizedCredential=None)
+            if not m["authorized"]:  # :1595-1604 save the member, then ACCESS_DENIED
+                self._save(m, before)
+                self.pushed[(nwid, node)] = (net["revision"], m["revision"])
+                return {"answer": "error", "error": "ACCESS_DENIED", "delivered": delivered}
+            if genuine:  # :1568-1578 version info only from a genuine request
+                m.update(vMajor=version[0], vMinor=version[1], vRev=version[2], vProto=version[3])
+            static = self._static_ips(net, m)
+            if (not any(ipaddress.ip_interface(s).version == 4 for s in static) and net["v4AssignMode"].get("zt")
+                    and not m["noAutoAssignIps"]):  # m1: activeBridge does not matter since ZeroTierOne 60bc29141
+                got = self._auto_assign_v4(nwid, net, node)
+                if got:
+                    m["ipAssignments"] = m["ipAssignments"] + [got[0]]
+                    static.append("%s/%d" % got)
+            self._save(m, before)
+            self.pushed[(nwid, node)] = (net["revision"], m["revision"])
+            bridges = sorted(n for (nw, n), mm in self.members.items() if nw == nwid and mm["activeBridge"])  # DB.cpp:410-413
+            return {"answer": "config", "config": {
+                "nwid": nwid, "name": net["name"], "private": net["private"], "mtu": net["mtu"],
+                "enableBroadcast": net["enableBroadcast"], "multicastLimit": net["multicastLimit"],
+                "revision": net["revision"],  # :1638 nc->revision is the network's revision (recorded netconfRevision 1)
+                "routes": [{"target": r["target"], "via": r["via"]} for r in net["routes"]],
+                "staticIps": static, "activeBridges": bridges,
+                "dns": net["dns"] if isinstance(net["dns"], dict) else {}}}
 
 
 class ZeroTierDouble:
@@ -335,7 +416,7 @@ class ZeroTierDouble:
                 except ValueError:
                     return self._reply(400, {"message": "body is not JSON"})
                 if path.startswith("/_double/"):
-                    return self._double(method, path, body)
+                    return self._double(method, path, body, parsed)
                 if not self._authorized(parsed):
                     return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else None)
                 try:
@@ -354,11 +435,12 @@ class ZeroTierDouble:
                 qs = parse_qs(parsed.query).get("auth", [None])[0]
                 return self.headers.get("X-ZT1-Auth") == double.token or qs == double.token
 
-            def _double(self, method, path, body):
+            def _double(self, method, path, body, parsed):
                 parts = path.split("/")[2:]
                 store = double.store
                 if parts[0] == "netconf" and len(parts) == 3:
-                    return self._reply(200, store.netconf(parts[1], parts[2]))
+                    genuine = parse_qs(parsed.query).get("request", ["1"])[0] != "0"
+                    return self._reply(200, store.netconf(parts[1].lower(), parts[2].lower(), genuine=genuine))
                 if parts[0] == "state":
                     with store.lock:
                         return self._reply(200, {"controller_id": double.controller_id, "networks": store.networks,
@@ -449,21 +531,21 @@ class ZeroTierDouble:
                     answer = double.node_api(method, parts, body)
                     if answer is not None:
                         return self._reply(*answer)
-                if parts == ["status"] and method == "GET":
-                    return self._reply(200, {"address": double.controller_id, "online": True, "version": "1.14.2",
-                                             "versionMajor": 1, "versionMinor": 14, "versionRev": 2, "tcpFallbackActive": False,
-                                             "publicIdentity": "%s:0:%s" % (double.controller_id, "0" * 128), "clock": int(time.time() * 1000)})
+                if parts == ["status"] and method == "GET":  # service/OneService.cpp:2165-2230
+                    return self._reply(200, zerotier_node.status_json(
+                        double.controller_id, "%s:0:%s" % (double.controller_id, "0" * 128), "/var/lib/zerotier-one",
+                        9993, int(time.time() * 1000)))
                 if parts[0] != "controller":
                     return self._reply(404)
-                if parts == ["controller"] and method == "GET":
+                if parts == ["controller"] and method == "GET":  # EmbeddedNetworkController.cpp:882-899
                     return self._reply(200, {"controller": True, "apiVersion": 4, "clock": int(time.time() * 1000), "databaseReady": True})
-                if parts == ["controller", "network"] and method == "GET":
+                if parts == ["controller", "network"] and method == "GET":  # :902-916 sorted list of ids
                     return self._reply(200, sorted(store.networks))
                 if len(parts) >= 3 and parts[1] == "network":
                     nwid = parts[2]
                     m_create = re.match(r"^([0-9a-fA-F]{10})______$", nwid)
-                    if m_create and len(parts) == 3 and method in ("POST", "PUT"):
-                        if m_create.group(1).lower() != double.controller_id:
+                    if m_create and len(parts) == 3 and method in ("POST", "PUT"):  # :1004-1033
+                        if m_create.group(1) != double.controller_id:  # exact string compare (m7)
                             return self._reply(400)
                         return self._reply(200, store.create_network(body))
                     if not re.match(r"^[0-9a-fA-F]{16}$", nwid):
@@ -471,28 +553,28 @@ class ZeroTierDouble:
                     nwid = nwid.lower()
                     net = store.networks.get(nwid)
                     if len(parts) == 3:
-                        if method == "GET":
+                        if method == "GET":  # :962-973
                             return self._reply(200, net) if net else self._reply(404)
-                        if method in ("POST", "PUT"):
-                            if net is None:  # upstream accepts any id; it only works for ids this controller owns
-                                net = store.create_network({}, nwid=nwid)
+                        if method in ("POST", "PUT"):  # :1035-1045 networkUpdateFromPostData, creates when missing
+                            if net is None:  # any id is stored (one save: revision 1); only owned ids get configs
+                                return self._reply(200, store.create_network(body, nwid=nwid))
                             return self._reply(200, store.update_network(nwid, body))
-                        if method == "DELETE":
+                        if method == "DELETE":  # :1047-1061 returns the network, 404 when missing
                             return self._reply(200, store.networks.pop(nwid)) if net else self._reply(404)
-                    if len(parts) == 4 and parts[3] == "member" and method == "GET":
+                    if len(parts) == 4 and parts[3] == "member" and method == "GET":  # :1064-1085 {id: revision}
                         if net is None:
                             return self._reply(404)
                         return self._reply(200, {node: m["revision"] for (n, node), m in store.members.items() if n == nwid})
                     if len(parts) == 5 and parts[3] == "member" and re.match(r"^[0-9a-fA-F]{10}$", parts[4]):
                         node = parts[4].lower()
                         m = store.members.get((nwid, node))
-                        if method == "GET":
+                        if method == "GET":  # :1123-1138
                             return self._reply(200, m) if (net and m) else self._reply(404)
-                        if method in ("POST", "PUT"):
+                        if method in ("POST", "PUT"):  # :1140-1254 creates and partially updates; 404 without network
                             if net is None:
                                 return self._reply(404)
                             return self._reply(200, store.update_member(nwid, node, body))
-                        if method == "DELETE":
+                        if method == "DELETE":  # :1256-1279 returns the member, 404 when missing
                             return self._reply(200, store.members.pop((nwid, node))) if m else self._reply(404)
                 return self._reply(404)
 

@@ -69,7 +69,7 @@ def make_equivs(workdir: str, name: str, version: str, depends: str = "", arch: 
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         with open(dest, "w", encoding="utf-8") as fh:
             fh.write(content)
-        if "/bin/" in path or "/sbin/" in path:
+        if "/bin/" in path or "/sbin/" in path or path.startswith("/DEBIAN/"):  # maintainer scripts too
             os.chmod(dest, 0o755)
     out = os.path.join(workdir, f"{name}_{version.replace(':', '%3a')}_{arch}.deb")
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root, out], check=True,

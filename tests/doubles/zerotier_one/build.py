@@ -11,7 +11,7 @@ from tests.lab.aptrepo import make_equivs
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOUBLES = os.path.dirname(HERE)
 
-# The upstream unit (ZeroTierOne debian/zerotier-one.service): same name and ExecStart.
+# The upstream unit (zerotier/ZeroTierOne 1.14.1 debian/zerotier-one.service): same name and ExecStart.
 UNIT = """[Unit]
 Description=ZeroTier One (daskmetal lab test double)
 After=network-online.target network.target
@@ -27,6 +27,44 @@ WantedBy=multi-user.target
 """
 
 
+# zerotier/ZeroTierOne 1.14.1 debian/postinst (the zerotier-one system user) followed by what debian/rules
+# `dh $@ --with systemd` + `dh_systemd_start --restart-after-upgrade` add: enable the unit and start it (restart
+# on upgrade). The recording saw exactly that: the package's postinst creates the user and starts the service.
+POSTINST = """#!/bin/sh -e
+
+case "$1" in
+  configure)
+      if ! id zerotier-one >>/dev/null 2>&1; then
+        useradd --system --user-group --home-dir /var/lib/zerotier-one --shell /usr/sbin/nologin --no-create-home zerotier-one
+      fi
+      ;;
+esac
+
+if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ]; then
+  if command -v deb-systemd-helper >/dev/null; then
+    deb-systemd-helper unmask 'zerotier-one.service' >/dev/null || true
+    if deb-systemd-helper --quiet was-enabled 'zerotier-one.service'; then
+      deb-systemd-helper enable 'zerotier-one.service' >/dev/null || true
+    else
+      deb-systemd-helper update-state 'zerotier-one.service' >/dev/null || true
+    fi
+  fi
+  if [ -d /run/systemd/system ]; then
+    systemctl --system daemon-reload >/dev/null || true
+    if [ -n "$2" ]; then _dh_action=restart; else _dh_action=start; fi
+    deb-systemd-invoke $_dh_action 'zerotier-one.service' >/dev/null || true
+  fi
+fi
+"""
+
+# debhelper's prerm snippet for a unit: stop it on removal.
+PRERM = """#!/bin/sh -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+  deb-systemd-invoke stop 'zerotier-one.service' >/dev/null || true
+fi
+"""
+
+
 def build(out, version="1.14.2"):
     os.makedirs(out, exist_ok=True)
 
@@ -38,9 +76,12 @@ def build(out, version="1.14.2"):
         "/usr/sbin/zerotier-one": read(HERE, "zerotier-one"),
         "/usr/sbin/zerotier-cli": read(HERE, "zerotier-cli"),
         "/usr/lib/zerotier-one-double/zerotier_api.py": read(DOUBLES, "zerotier_api.py"),
+        "/usr/lib/zerotier-one-double/zerotier_node.py": read(DOUBLES, "zerotier_node.py"),
         "/lib/systemd/system/zerotier-one.service": UNIT,
+        "/DEBIAN/postinst": POSTINST,
+        "/DEBIAN/prerm": PRERM,
     }
-    return make_equivs(os.path.abspath(out), "zerotier-one", version, depends="python3, iproute2", arch="amd64",
+    return make_equivs(os.path.abspath(out), "zerotier-one", version, depends="python3, iproute2, passwd", arch="amd64",
                        description="ZeroTier One TEST DOUBLE (daskmetal lab; not ZeroTier)", files=files)
 
 

@@ -48,7 +48,7 @@ options:
     description:
       - Make the member an active bridge. Bridges receive all multicast traffic, including ARP for addresses that
         are on no ZeroTier interface; MetalLB layer-2 speakers need this because ZeroTier does not flood ARP.
-        Bridges are exempt from auto-assignment.
+        A bridge still gets a pool address unless O(no_auto_assign_ips) is set.
     type: bool
   no_auto_assign_ips:
     description: Exempt the member from the auto-assign pools (it gets only O(ip_assignments)).
