@@ -221,6 +221,9 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
         "ANSIBLE_CONFIG": str(req.project_dir / "ansible.cfg"),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
+        # ansible-runner turns host key checking off when this is unset (ansible_runner/config/_base.py);
+        # keep SSH's verification on unless the operator exports ANSIBLE_HOST_KEY_CHECKING=False.
+        "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True"),
     }
     header = {
         "command": req.command,

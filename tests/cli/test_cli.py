@@ -17,9 +17,11 @@ SECRET = "Sup3r-Secret-Token-42"
 PASSWORD = "hunter2-password-xyz"
 
 
-def daskmetal(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+def daskmetal(*args: str, timeout: int = 120, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     env.pop("DASKMETAL_ROOT", None)
+    env.pop("ANSIBLE_HOST_KEY_CHECKING", None)
+    env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "daskmetal", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -172,3 +174,15 @@ def test_scale_passes_the_worker_count_to_scale_dask():
     assert summary["playbook"] == str(ROOT / "playbooks" / "scale_dask.yml")
     assert summary["extra_vars"] == {"dask_worker_replicas": 7}
     assert summary["tags"] == "none_here"
+
+
+@pytest.mark.parametrize("operator_setting,expected", [(None, True), ("False", False), ("True", True)],
+                         ids=["default-on", "operator-off", "operator-on"])
+def test_ssh_host_key_checking_is_on_unless_the_operator_turns_it_off(tmp_path, operator_setting, expected):
+    """ansible-runner sets ANSIBLE_HOST_KEY_CHECKING=False when the variable is absent (ansible-runner 2.4
+    ansible_runner/config/_base.py); ansible-playbook itself reports the setting it runs with."""
+    out = tmp_path / "hkc.json"
+    proc = daskmetal("run", str(PLAYBOOKS / "host_key_checking.yml"), "-i", str(INVENTORY), "-e", f"out={out}",
+                     env_extra={} if operator_setting is None else {"ANSIBLE_HOST_KEY_CHECKING": operator_setting})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(out.read_text()) is expected
