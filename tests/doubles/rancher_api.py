@@ -34,6 +34,7 @@ Run standalone for manual poking: ``python -m tests.doubles.rancher_api --port 8
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import random
@@ -55,6 +56,19 @@ metadata:
   namespace: cattle-system
 data:
   clusterId: "{cluster_id}"
+---
+# The agent's credentials: rancher/rancher v2.12.3 pkg/systemtemplate/import.go renders a Secret
+# cattle-credentials-<TokenKey> in cattle-system with base64 data url/token (the registration token), which
+# is why the manifest is a secret for playbooks/registration.yml (review host-security M3).
+apiVersion: v1
+kind: Secret
+metadata:
+  name: cattle-credentials-{token_key}
+  namespace: cattle-system
+type: Opaque
+data:
+  url: "{url_b64}"
+  token: "{token_b64}"
 """
 
 
@@ -252,9 +266,14 @@ class RancherDouble:
             for t in self.reg_tokens:
                 if stem == "%s_%s" % (t["token"], t["clusterId"]):
                     self.mgmt_clusters[t["clusterId"]]["imported"] = True
-                    return 200, MANIFEST.format(cluster_id=t["clusterId"]), "application/yaml"
+                    return 200, self._manifest(t), "application/yaml"
             return 404, "not found", "text/plain"
         return None
+
+    def _manifest(self, reg):
+        b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
+        return MANIFEST.format(cluster_id=reg["clusterId"], token_key=reg["token"][:7],
+                               url_b64=b64(self.settings.get("server-url") or ""), token_b64=b64(reg["token"]))
 
     def _settings_route(self, method, route, query, body, bearer):
         if route == "/v3/users" and method == "GET":

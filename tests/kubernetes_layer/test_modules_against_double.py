@@ -70,5 +70,5 @@ def test_modules_flow(tmp_path, version):
     assert r["cluster_first"]["manifest_url"].startswith(d.url + "/v3/import/")
     assert r["cluster_again"]["changed"] is False
     assert r["cluster_again"]["cluster_id"] == r["cluster_first"]["cluster_id"]
-    assert r["manifest_docs"] == ["Namespace", "ConfigMap"]
+    assert r["manifest_docs"] == ["Namespace", "ConfigMap", "Secret"]
     assert r["cluster_active"]["state"] == "active"
