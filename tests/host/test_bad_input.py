@@ -44,11 +44,28 @@ CASES = [
      "base_ca_certificates[0]"),
     ("base-firewall-switch-type", "base", {"base_firewall_enabled": "perhaps"}, "base_firewall_enabled"),
     ("base-interface", "base", {"base_firewall_zt_interfaces": ["zt* ; drop"]}, "base_firewall_zt_interfaces"),
+    # the docker cases see a running systemd (a directory standing in for /run/systemd/system) unless fake_systemd
+    # is False: then the path is missing, as on a plain container (this lab host itself has no /run/systemd/system)
+    ("docker-no-systemd", "docker", {"fake_systemd": False}, "this host has no running systemd"),
     # last: they set a cacheable fact
     ("docker-unsupported-distro", "docker", {"fake_distribution": "Fedora", "fake_major": "40"},
      "ansible_facts.distribution Fedora 40 is not supported"),
     ("base-unsupported-distro", "base", {"fake_distribution": "Fedora", "fake_major": "40"},
      "ansible_facts.distribution Fedora 40 is not supported"),
+    # Debian 12's distro packages give Compose v1 (docker-compose 1.29.2-3); the single-host stack needs v2
+    ("docker-distro-compose-v1", "docker",
+     {"docker_install_source": "distro", "docker_compose_v2_required": True, "fake_distribution": "Debian",
+      "fake_major": "12"}, "gives only Compose v1"),
+    ("docker-distro-compose-v1-unneeded-valid", "docker",
+     {"docker_install_source": "distro", "docker_compose_v2_required": False, "fake_distribution": "Debian",
+      "fake_major": "12"}, None),
+    ("docker-distro-compose-v2-valid", "docker",
+     {"docker_install_source": "distro", "docker_compose_v2_required": True, "fake_distribution": "Debian",
+      "fake_major": "13"}, None),
+    # last of all: puts localhost into dask_single_host, which makes docker_compose_v2_required default to true
+    ("docker-distro-single-host", "docker",
+     {"docker_install_source": "distro", "fake_distribution": "Debian", "fake_major": "12",
+      "fake_group": "dask_single_host"}, "gives only Compose v1"),
 ]
 
 
@@ -60,6 +77,9 @@ def _play(case_id: str, role: str, extra: dict, out: Path, first: bool) -> dict:
         "check_mode": False,
     }
     tasks = []
+    if "fake_group" in extra:
+        tasks.append({"name": "Put the host into a group", "ansible.builtin.add_host": {
+            "name": "localhost", "groups": [extra["fake_group"]]}})
     if "fake_distribution" in extra:
         tasks.append({"name": "Pretend to be another distribution", "ansible.builtin.set_fact": {
             "ansible_distribution": extra["fake_distribution"],
@@ -68,7 +88,9 @@ def _play(case_id: str, role: str, extra: dict, out: Path, first: bool) -> dict:
         "name": f"Case {case_id}",
         "block": [
             {"name": "Apply the role (validation only for the valid controls)",
-             "ansible.builtin.include_role": {"name": role, **({"tasks_from": "validate"} if case_id.endswith("-valid") else {})}},
+             "ansible.builtin.include_role": {"name": role, **({"tasks_from": "validate"} if case_id.endswith("-valid") else {})},
+             "vars": {"__docker_systemd_booted_path": str(out.parent / ("systemd" if extra.get("fake_systemd", True) else "absent"))}
+             if role == "docker" else {}},
             {"name": "Record success", **record, "vars": {"__failed": False, "__task": "", "__msg": ""}},
         ],
         "rescue": [
@@ -90,6 +112,7 @@ def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("host-bad-input")
     out = tmp / "out"
     out.mkdir()
+    (tmp / "systemd").mkdir()  # stands in for /run/systemd/system (sd_booted(3)); tmp / "absent" never exists
     plays = [_play(cid, role, extra, out, i == 0) for i, (cid, role, extra, _) in enumerate(CASES)]
     (tmp / "play.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(ROOT / "roles"),

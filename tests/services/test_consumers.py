@@ -35,15 +35,18 @@ BLOCKER_1 = ("BLOCKER 1 (reviews/platform-services.md): chart 2024.1.1 hard-code
 
 # ---- rendering ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def compose_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("compose")
+def render_compose(out: Path, extra: dict | None = None) -> Path:
     env = dict(os.environ, ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory")
     cmd = [str(PYTHON.with_name("ansible-playbook")), "-i", "localhost,", str(HERE / "render_compose.yml"),
-           "-e", f"out_dir={out}", "-e", f"jupyter_password={COMPOSE_PASSWORD}"]
+           "-e", f"out_dir={out}", "-e", f"jupyter_password={COMPOSE_PASSWORD}", "-e", json.dumps(extra or {})]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def compose_dir(tmp_path_factory):
+    return render_compose(tmp_path_factory.mktemp("compose"))
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +169,17 @@ def test_dask_container_command_exists_in_pinned_distributed(case, request, monk
         r = request.getfixturevalue("rendered")
         argv = chart_scheduler_argv(r) if role == "scheduler" else chart_worker_argv(r)
     assert cli_check(argv, monkeypatch) is None
+
+
+def test_compose_zero_workers_stops_only_the_workers(tmp_path, monkeypatch):
+    """dask_compose_worker_replicas 0 (review platform-services MINOR 9: it divided by zero in vars/main.yml) renders a
+    stack whose worker service Compose scales to none (compose-spec deploy.replicas) while the other services stay,
+    and whose worker command distributed's CLI still accepts for when it is scaled up again."""
+    compose = yaml.safe_load((render_compose(tmp_path, {"dask_compose_worker_replicas": 0}) / "compose.yml").read_text())
+    assert compose["services"]["worker"]["deploy"]["replicas"] == 0
+    assert {"scheduler", "notebook", "prometheus"} <= set(compose["services"])
+    assert "replicas" not in compose["services"]["scheduler"].get("deploy", {})
+    assert cli_check(compose_argv(compose["services"]["worker"]), monkeypatch) is None
 
 
 @pytest.mark.parametrize("argv, why", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -11,7 +12,8 @@ import urllib.request
 import pytest
 import yaml
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, ROOT
+from .test_consumers import render_compose
 
 RULES = ARTIFACTS / "prometheus" / "dask-rules.yml"
 RULE_TESTS = ARTIFACTS / "prometheus" / "dask-rules.test.yml"
@@ -122,3 +124,39 @@ def test_metric_names_exist_in_a_real_dask(dask_cluster):
     # one series per worker state: the rules must sum them
     states = re.findall(r'^dask_scheduler_workers\{state="(\w+)"\}', sched.decode(), re.M)
     assert {"idle", "paused", "saturated"} <= set(states)
+
+
+# The Prometheus LTS lines (prometheus/docs, docs/introduction/release-cycle.md at c105550, 2026-08-06: "List of LTS
+# releases"; 3.5 marked end of life by prometheus/docs#3097). Anything else is supported only ~6 weeks.
+PROMETHEUS_LTS = {"2.53": datetime.date(2025, 7, 31), "3.5": datetime.date(2026, 7, 31),
+                  "3.13": datetime.date(2027, 7, 31)}
+
+
+def test_compose_prometheus_is_a_supported_lts():
+    """review platform-services MINOR 8: the Compose stack pinned v3.5.0, an LTS line that ended on 2026-07-31.
+    This fails again the day the pinned line leaves support: then pin the next LTS."""
+    image = yaml.safe_load((ROOT / "roles" / "dask_compose" / "defaults" / "main.yml").read_text())[
+        "dask_compose_prometheus_image"]
+    m = re.fullmatch(r"[^:]+/prometheus/prometheus:v(\d+)\.(\d+)\.(\d+)", image)
+    assert m, f"{image}: not a quay.io/prometheus/prometheus:vX.Y.Z pin"
+    line = f"{m.group(1)}.{m.group(2)}"
+    assert line in PROMETHEUS_LTS, f"{image}: {line} is not an LTS line ({sorted(PROMETHEUS_LTS)})"
+    assert PROMETHEUS_LTS[line] >= datetime.date.today(), f"{image}: LTS {line} ended on {PROMETHEUS_LTS[line]}"
+
+
+@needs_promtool
+def test_compose_prometheus_config_and_rules_check(tmp_path):
+    """The Prometheus config roles/dask_compose renders, with the rules where the container mounts them
+    (./prometheus/rules -> /etc/prometheus/rules), through promtool check config (which also checks the rule files
+    the config loads)."""
+    cfg = yaml.safe_load((render_compose(tmp_path / "out") / "prometheus" / "prometheus.yml").read_text())
+    assert cfg["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(RULES, rules / RULES.name)
+    cfg["rule_files"] = [str(rules / "*.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(cfg))
+    r = promtool("check", "config", str(tmp_path / "prometheus.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SUCCESS: 1 rule files found" in r.stdout, r.stdout
+
