@@ -173,11 +173,14 @@ class KubeDouble:
             return 200, self.store(gv, plural, merge(body, obj))
         if method == "PUT":
             return 200, self.store(gv, plural, body)
-        # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/delete.go: 200 and what the registry returns (the generic store
-        # returns the object; immediate deletion, no finalizers imitated).
+        # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/delete.go: 200 and what the registry returns;
+        # pkg/registry/generic/registry/store.go finalizeDelete (ReturnDeletedObject false, the default): a Status
+        # "Success" with details {name, group, kind: <resource>, uid}. Immediate deletion, no finalizers imitated.
         if method == "DELETE":
             del self.objects[key]
-            return 200, obj
+            gone = details(gv, plural, name)
+            gone["uid"] = obj["metadata"]["uid"]
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": gone}
         return status(405, "MethodNotAllowed", method)
 
 
