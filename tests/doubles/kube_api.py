@@ -87,7 +87,9 @@ class KubeDouble:
 
     # -- request handling ------------------------------------------------------------------------------------
     def discovery(self, path):
-        if path == "/version":
+        # kubernetes/apiserver@v0.33.6 pkg/server/routes/version.go: WebService Path("/version") with GET("/"), so
+        # /version and /version/ (what the kubernetes Python client's VersionApi asks) both answer.
+        if path in ("/version", "/version/"):
             # kubernetes/apimachinery@v0.33.6 pkg/version/types.go Info: major, minor, gitVersion, gitCommit, gitTreeState, buildDate,
             # goVersion, compiler, platform (none omitempty).
             return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "gitCommit": "0" * 40,
