@@ -259,7 +259,9 @@ class ScalewayDouble:
             "dynamic_ip_required": bool(data.get("dynamic_ip_required")), "enable_ipv6": bool(data.get("enable_ipv6")),
             "ipv6": None, "public_ip": public_ip, "public_ips": [public_ip] if public_ip else [], "private_ip": None,
             "security_group": {"id": data.get("security_group") or str(uuid.uuid4()), "name": "Default security group"},
-            "location": {"zone_id": zone.replace("fr-", "").replace("nl-", "").replace("pl-", "").replace("-", "")},
+            # scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml: location.zone_id is the zone
+            # name itself ("zone_id": "fr-par-1", "platform_id": ...).
+            "location": {"zone_id": zone},
             "zone": zone, "creation_date": _now(), "modification_date": _now(), "volumes": {},
         }
         self.servers[server_id] = server
