@@ -8,6 +8,8 @@ kubernetes/kubernetes v1.33.0, staging/src/k8s.io/apimachinery:
 Paths follow the API conventions (community/contributors/devel/sig-architecture/api-conventions.md):
 /api/v1/namespaces/<ns>/<plural>/<name>, /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>, cluster-scoped
 /api/v1/<plural>/<name>.
+Each route below cites the file it follows; kubernetes/apimachinery and kubernetes/apiserver are the published
+mirrors of kubernetes/kubernetes staging/src/k8s.io/{apimachinery,apiserver} (tag v0.33.6 = v1.33.6).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ RESOURCES = {
     "apps/v1": {"deployments": ("Deployment", True)},
     "monitoring.coreos.com/v1": {"servicemonitors": ("ServiceMonitor", True), "podmonitors": ("PodMonitor", True)},
 }
+# kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go APIResource.verbs (Verbs []string): the verbs the resource supports.
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
@@ -84,10 +87,19 @@ class KubeDouble:
 
     # -- request handling ------------------------------------------------------------------------------------
     def discovery(self, path):
-        if path == "/version":
-            return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+        # kubernetes/apiserver@v0.33.6 pkg/server/routes/version.go: WebService Path("/version") with GET("/"), so
+        # /version and /version/ (what the kubernetes Python client's VersionApi asks) both answer.
+        if path in ("/version", "/version/"):
+            # kubernetes/apimachinery@v0.33.6 pkg/version/types.go Info: major, minor, gitVersion, gitCommit, gitTreeState, buildDate,
+            # goVersion, compiler, platform (none omitempty).
+            return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "gitCommit": "0" * 40,
+                         "gitTreeState": "clean", "buildDate": "2025-04-23T00:00:00Z", "goVersion": "go1.24.2",
+                         "compiler": "gc", "platform": "linux/amd64"}
+        # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go APIVersions: TypeMeta inline, versions []string, serverAddressByClientCIDRs (no omitempty).
         if path == "/api":
             return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go APIGroupList.groups of APIGroup {name, versions, preferredVersion}, each a
+        # GroupVersionForDiscovery {groupVersion, version}.
         if path == "/apis":
             groups = []
             for gv in RESOURCES:
@@ -96,6 +108,8 @@ class KubeDouble:
                     groups.append({"name": gv.split("/")[0], "versions": [version], "preferredVersion": version})
             return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
         gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):]
+        # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go APIResourceList {groupVersion, resources} of APIResource {name, singularName, namespaced,
+        # kind, verbs}.
         if gv in RESOURCES:
             return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
                 {"name": p, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": VERBS}
@@ -127,35 +141,70 @@ class KubeDouble:
                 return found
         key = self.route(path)
         if key is None:
+            # kubernetes/apimachinery@v0.33.6 pkg/api/errors/errors.go NewNotFound -> Status reason NotFound, code 404.
             return status(404, "NotFound", f"the server could not find the requested resource ({path})")
         gv, plural, ns, name = key
         kind = RESOURCES[gv][plural][0]
+        # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go ListMeta.resourceVersion; a list is {kind: <Kind>List, apiVersion, metadata, items}.
         if method == "GET" and not name:
             items = [o for (g, p, n, _), o in self.objects.items() if (g, p) == (gv, plural) and n in ("", ns)]
             return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": {"resourceVersion": str(self._rv)},
                          "items": items}
         if method == "POST":
             name = body["metadata"]["name"]
+            # kubernetes/apimachinery@v0.33.6 pkg/api/errors/errors.go NewAlreadyExists: 409, reason AlreadyExists, message
+            # '<resource[.group]> "<name>" already exists' (pkg/runtime/schema GroupResource.String),
+            # details {name, group, kind: <plural>}.
             if (gv, plural, ns, name) in self.objects:
-                return status(409, "AlreadyExists", f'{plural} "{name}" already exists')
+                return status(409, "AlreadyExists", f'{qualified(gv, plural)} "{name}" already exists',
+                              details(gv, plural, name))
             if ns:
                 body["metadata"]["namespace"] = ns
+            # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/create.go: a create answers http.StatusCreated (201) and the object.
             return 201, self.store(gv, plural, body)
         obj = self.objects.get(key)
+        # kubernetes/apimachinery@v0.33.6 pkg/api/errors/errors.go NewNotFound: 404, reason NotFound, message
+        # '<resource[.group]> "<name>" not found', details {name, group, kind: <plural>}.
         if obj is None:
-            return status(404, "NotFound", f'{plural} "{name}" not found')
+            return status(404, "NotFound", f'{qualified(gv, plural)} "{name}" not found', details(gv, plural, name))
         if method == "GET":
             return 200, obj
+        # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/patch.go: JSON merge patch and strategic merge patch (here both
+        # applied as RFC 7386; strategic list merging is not imitated), 200 and the patched object.
         if method == "PATCH":
             return 200, self.store(gv, plural, merge(body, obj))
         if method == "PUT":
             return 200, self.store(gv, plural, body)
+        # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/delete.go: 200 and what the registry returns;
+        # pkg/registry/generic/registry/store.go finalizeDelete (ReturnDeletedObject false, the default): a Status
+        # "Success" with details {name, group, kind: <resource>, uid}. Immediate deletion, no finalizers imitated.
+        if method == "DELETE":
+            del self.objects[key]
+            gone = details(gv, plural, name)
+            gone["uid"] = obj["metadata"]["uid"]
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": gone}
         return status(405, "MethodNotAllowed", method)
 
 
-def status(code, reason, message):
-    return code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-                  "reason": reason, "code": code}
+def qualified(gv, plural):
+    """kubernetes/apimachinery@v0.33.6 pkg/runtime/schema/group_version.go GroupResource.String: resource, or resource.group."""
+    return f"{plural}.{gv.split('/')[0]}" if "/" in gv else plural
+
+
+def details(gv, plural, name):
+    # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go StatusDetails {name, group (omitempty), kind};
+    # errors.go puts the resource (plural) in kind.
+    return {"name": name, "kind": plural, **({"group": gv.split("/")[0]} if "/" in gv else {})}
+
+
+def status(code, reason, message, details=None):
+    # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go Status {kind Status, apiVersion v1, metadata, status StatusFailure "Failure", message,
+    # reason (StatusReasonNotFound / AlreadyExists / MethodNotAllowed), details, code}.
+    out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+           "reason": reason, "code": code}
+    if details:
+        out["details"] = details
+    return code, out
 
 
 def _handler(double):

@@ -12,7 +12,7 @@ verified). Plain HTTP requests to the listener (no CONNECT) are served too, for 
 
 Routes (https://www.scaleway.com/en/developers/api/instance/), all under /instance/v1/zones/{zone}:
   GET  /images?name=&arch=&public=        {"images": [...]}  (name: substring match)
-  GET  /images/{id}                       {"image": {...}}   404 {"type": "unknown_resource"} when absent
+  GET  /images/{id}                       {"image": {...}}   404 {"type": "not_found", "resource": ...} when absent
   GET  /ips                               {"ips": []}
   GET  /servers?name=&tags=&per_page=&page=   {"servers": [...]}  (name: substring match, as documented)
   POST /servers                           201 {"server": {...}}  created "stopped"
@@ -25,6 +25,10 @@ Routes (https://www.scaleway.com/en/developers/api/instance/), all under /instan
 Header X-Auth-Token is required (401 {"type": "denied_authentication"} otherwise).
 A started server goes "starting" -> "running" on the next read, like the real transition.
 Test-only: GET /_double/state (everything, including user data and the request log).
+
+Upstream followed: scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go (paths, query parameters, request and
+response fields), server_utils.go (user data by key), scw/errors.go (error "type" values) and the recorded real
+responses in api/instance/v1/testdata/*.cassette.yaml (status codes, bodies).
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 API_HOST = "api.scaleway.com"
+# scaleway/scaleway-sdk-go@v1.0.0-beta.37 scw/locality.go: Zone fr-par-1..3, nl-ams-1..3, pl-waw-1..3.
 ZONES = ("fr-par-1", "fr-par-2", "fr-par-3", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3")
 PREFIX = "/instance/v1/zones/"
 
@@ -88,9 +93,16 @@ def _now() -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, kind: str, message: str):
+    def __init__(self, status: int, kind: str, message: str, **extra):
         super().__init__(message)
-        self.status, self.kind, self.message = status, kind, message
+        self.status, self.kind, self.message, self.extra = status, kind, message, extra
+
+
+def not_found(resource: str, resource_id: str) -> ApiError:
+    # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml: a missing Instance resource answers 404 {"type": "not_found", "message": "resource is
+    # not found", "resource": "instance_<kind>", "resource_id": <id>} (recorded for instance_volume/_snapshot;
+    # instance_server/_image by analogy). scw/errors.go parses "not_found" into a ResourceNotFoundError.
+    return ApiError(404, "not_found", "resource is not found", resource=resource, resource_id=resource_id)
 
 
 class ScalewayDouble:
@@ -158,6 +170,8 @@ class ScalewayDouble:
         """Returns (status, payload, content type); payload is JSON-able or str for text/plain."""
         if path == "/_double/state":
             return 200, self.state(), "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 scw/config.go: the secret key is sent in the X-Auth-Token header;
+        # scw/errors.go knows the error type "denied_authentication".
         if headers.get("X-Auth-Token") != self.token:
             raise ApiError(401, "denied_authentication", "invalid token")
         if not path.startswith(PREFIX):
@@ -172,37 +186,51 @@ class ScalewayDouble:
 
     def _route(self, method, zone, parts, query, headers, body):
         q = {k: v[-1] for k, v in query.items()}
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ListImages: GET .../images, query per_page, page, name, public, arch, tags;
+        # ListImagesResponse {"images", "total_count"}; Image fields id, name, arch, public, state, zone, project,
+        # organization, root_volume, creation_date, modification_date.
         if parts == ["images"] and method == "GET":
             images = [i for i in self.images.values() if i["zone"] == zone
                       and q.get("name", "") in i["name"]
                       and (not q.get("arch") or i["arch"] == q["arch"])
                       and (not q.get("public") or str(i["public"]).lower() == q["public"].lower())]
-            return 200, {"images": images}, "application/json"
+            return 200, {"images": images, "total_count": len(images)}, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go GetImage: GET .../images/{image_id} -> GetImageResponse {"image"}.
         if len(parts) == 2 and parts[0] == "images" and method == "GET":
             image = self.images.get(parts[1])
             if not image or image["zone"] != zone:
-                raise ApiError(404, "unknown_resource", f'"{parts[1]}" not found')
+                raise not_found("instance_image", parts[1])
             return 200, {"image": image}, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ListIPs: GET .../ips -> ListIPsResponse {"ips", "total_count"}.
         if parts == ["ips"] and method == "GET":
-            return 200, {"ips": []}, "application/json"
+            return 200, {"ips": [], "total_count": 0}, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ListServers: GET .../servers, query per_page, page, name, tags (comma-joined) ->
+        # ListServersResponse {"servers", "total_count"}.
         if parts == ["servers"] and method == "GET":
             servers = [s for s in self.servers.values() if s["zone"] == zone and q.get("name", "") in s["name"]]
             if q.get("tags"):
                 wanted = q["tags"].split(",")
                 servers = [s for s in servers if all(t in s["tags"] for t in wanted)]
             per_page, page = int(q.get("per_page", 50)), int(q.get("page", 1))
+            total = len(servers)
             servers = servers[(page - 1) * per_page: page * per_page]
-            return 200, {"servers": [self._server_view(s) for s in servers]}, "application/json"
+            return 200, {"servers": [self._server_view(s) for s in servers], "total_count": total}, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go createServer: POST .../servers -> CreateServerResponse {"server"}; scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml:
+        # "POST /servers" answers 201.
         if parts == ["servers"] and method == "POST":
             return 201, {"server": self._create(zone, json.loads(body or b"{}"))}, "application/json"
         if len(parts) >= 2 and parts[0] == "servers":
             server = self.servers.get(parts[1])
             if not server or server["zone"] != zone:
-                raise ApiError(404, "unknown_resource", f'"{parts[1]}" not found')
+                raise not_found("instance_server", parts[1])
             return self._server_route(method, server, parts[2:], headers, body)
         raise ApiError(404, "not_found", "no such route")
 
     def _create(self, zone, data):
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go CreateServerRequest: name, dynamic_ip_required, commercial_type, image, volumes, enable_ipv6,
+        # public_ip(s), organization | project (one of), tags ([]string), security_group. A recorded 400 (cassettes)
+        # is {"type": "invalid_arguments", "message": "invalid argument(s)", "details": [...]} for a missing
+        # commercial_type / image.
         for field in ("commercial_type", "image"):
             if not data.get(field):
                 raise ApiError(400, "invalid_arguments", f"{field} is required")
@@ -210,7 +238,7 @@ class ScalewayDouble:
             raise ApiError(400, "invalid_arguments", "exactly one of project and organization is required")
         image = self.images.get(data["image"])
         if not image or image["zone"] != zone:
-            raise ApiError(404, "unknown_resource", f'image "{data["image"]}" not found')
+            raise not_found("instance_image", data["image"])
         if not isinstance(data.get("tags", []), list):
             raise ApiError(400, "invalid_arguments", "tags must be a list")
         server_id = str(uuid.uuid4())
@@ -219,6 +247,10 @@ class ScalewayDouble:
             address = str(ipaddress.ip_address(self._next_ip))
             self._next_ip += 1
             public_ip = {"id": str(uuid.uuid4()), "address": address, "dynamic": True, "family": "inet"}
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go Server: id, name, organization, project, tags, commercial_type, creation_date,
+        # dynamic_ip_required, enable_ipv6, hostname, image, private_ip, public_ip, public_ips, modification_date,
+        # state (ServerState "stopped"/"starting"/"running"), location (ServerLocation zone_id ...), ipv6, volumes,
+        # security_group, arch, zone.
         server = {
             "id": server_id, "name": data.get("name") or f"scw-{server_id[:6]}", "hostname": data.get("name") or server_id,
             "commercial_type": data["commercial_type"], "arch": image["arch"], "state": "stopped",
@@ -227,7 +259,9 @@ class ScalewayDouble:
             "dynamic_ip_required": bool(data.get("dynamic_ip_required")), "enable_ipv6": bool(data.get("enable_ipv6")),
             "ipv6": None, "public_ip": public_ip, "public_ips": [public_ip] if public_ip else [], "private_ip": None,
             "security_group": {"id": data.get("security_group") or str(uuid.uuid4()), "name": "Default security group"},
-            "location": {"zone_id": zone.replace("fr-", "").replace("nl-", "").replace("pl-", "").replace("-", "")},
+            # scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml: location.zone_id is the zone
+            # name itself ("zone_id": "fr-par-1", "platform_id": ...).
+            "location": {"zone_id": zone},
             "zone": zone, "creation_date": _now(), "modification_date": _now(), "volumes": {},
         }
         self.servers[server_id] = server
@@ -237,8 +271,10 @@ class ScalewayDouble:
     def _server_route(self, method, server, rest, headers, body):
         sid = server["id"]
         if not rest:
+            # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go GetServer: GET .../servers/{server_id} -> {"server"}.
             if method == "GET":
                 return 200, {"server": self._server_view(server)}, "application/json"
+            # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go updateServer: PATCH .../servers/{server_id} -> {"server"} (cassettes: 200).
             if method == "PATCH":
                 data = json.loads(body or b"{}")
                 for key in ("name", "tags", "dynamic_ip_required", "enable_ipv6"):
@@ -246,12 +282,17 @@ class ScalewayDouble:
                         server[key] = data[key]
                 server["modification_date"] = _now()
                 return 200, {"server": self._server_view(server)}, "application/json"
+            # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go DeleteServer: DELETE .../servers/{server_id}, no body (cassettes: 204).
             if method == "DELETE":
                 if server["state"] != "stopped":
                     raise ApiError(400, "invalid_request_error", "server should be stopped")
                 del self.servers[sid]
                 self.user_data.pop(sid, None)
                 return 204, None, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ServerAction: POST .../servers/{server_id}/action {"action"}, ServerAction poweron |
+        # poweroff | reboot | terminate ...; ServerActionResponse {"task"}; Task id, description, status
+        # (TaskStatus "pending"), href_from. Cassettes: 202 with {"task": {..., "status": "pending",
+        # "href_from": "/servers/<id>/action", ...}}.
         if rest == ["action"] and method == "POST":
             action = json.loads(body or b"{}").get("action")
             transitions = {"poweron": ("stopped", "starting"), "poweroff": (None, "stopped"), "reboot": ("running", "running"),
@@ -267,13 +308,18 @@ class ScalewayDouble:
                 server["state"], server["_reads"] = after, 0
             task = {"id": str(uuid.uuid4()), "description": f"server_{action}", "status": "pending", "href_from": f"/servers/{sid}/action"}
             return 202, {"task": task}, "application/json"
+        # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ListServerUserData: GET .../servers/{id}/user_data -> {"user_data": [keys]} (cassettes:
+        # 200, e.g. ["cloud-init", "hello", ...]).
         if rest == ["user_data"] and method == "GET":
             return 200, {"user_data": sorted(self.user_data[sid])}, "application/json"
         if len(rest) == 2 and rest[0] == "user_data":
             key = rest[1]
+            # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/server_utils.go GetServerUserData / SetServerUserData: GET and PATCH
+            # .../servers/{id}/user_data/{key}, raw bytes; cassettes: PATCH with Content-Type text/plain -> 204,
+            # GET -> 200 text/plain. scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go DeleteServerUserData: DELETE ... -> 204.
             if method == "GET":
                 if key not in self.user_data[sid]:
-                    raise ApiError(404, "unknown_resource", f"user data {key} not found")
+                    raise ApiError(404, "not_found", f"user data {key} not found")  # type as above; body not recorded
                 return 200, self.user_data[sid][key], "text/plain"
             if method == "PATCH":
                 if not headers.get("Content-Type", "").startswith("text/plain"):
@@ -326,7 +372,7 @@ class ScalewayDouble:
                 try:
                     status, payload, ctype = double.handle(method, url.path, parse_qs(url.query), self.headers, body)
                 except ApiError as exc:
-                    status, payload, ctype = exc.status, {"type": exc.kind, "message": exc.message}, "application/json"
+                    status, payload, ctype = exc.status, {"type": exc.kind, "message": exc.message, **exc.extra}, "application/json"
                 except (ValueError, KeyError) as exc:
                     status, payload, ctype = 400, {"type": "invalid_request_error", "message": str(exc)}, "application/json"
                 data = b"" if payload is None else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())

@@ -11,7 +11,9 @@ from tests.lab.aptrepo import make_equivs
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOUBLES = os.path.dirname(HERE)
 
-# The upstream unit (zerotier/ZeroTierOne 1.14.1 debian/zerotier-one.service): same name and ExecStart.
+# zerotier/ZeroTierOne@1.14.1 debian/zerotier-one.service: same name, After/Wants, ExecStart=/usr/sbin/zerotier-one, Restart=always,
+# KillMode=process, WantedBy=multi-user.target; only Description differs. (The stored ZeroTierOne snapshot has no
+# 1.14.2 tag; 1.14.1 is the newest tag checked.)
 UNIT = """[Unit]
 Description=ZeroTier One (daskmetal lab test double)
 After=network-online.target network.target
@@ -27,8 +29,8 @@ WantedBy=multi-user.target
 """
 
 
-# zerotier/ZeroTierOne 1.14.1 debian/postinst (the zerotier-one system user) followed by what debian/rules
-# `dh $@ --with systemd` + `dh_systemd_start --restart-after-upgrade` add: enable the unit and start it (restart
+# zerotier/ZeroTierOne@1.14.1 debian/postinst (the zerotier-one system user, then #DEBHELPER#) followed by what debian/rules
+# (debian/compat 10) `dh $@ --with systemd` + `dh_systemd_start --restart-after-upgrade` add: enable the unit and start it (restart
 # on upgrade). The recording saw exactly that: the package's postinst creates the user and starts the service.
 POSTINST = """#!/bin/sh -e
 
@@ -57,7 +59,8 @@ if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-decon
 fi
 """
 
-# debhelper's prerm snippet for a unit: stop it on removal.
+# zerotier/ZeroTierOne@1.14.1 has no debian/prerm: debhelper generates it (its autoscripts prerm-systemd: stop the unit on
+# `remove`); the snippet below is that behaviour, not checked against a debhelper tag.
 PRERM = """#!/bin/sh -e
 if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
   deb-systemd-invoke stop 'zerotier-one.service' >/dev/null || true
@@ -72,6 +75,9 @@ def build(out, version="1.14.2"):
         with open(os.path.join(*path), encoding="utf-8") as fh:
             return fh.read()
 
+    # zerotier/ZeroTierOne@1.14.1 make-linux.mk install: /usr/sbin/zerotier-one, and /usr/sbin/zerotier-cli as a symlink to it (the
+    # binary dispatches on argv[0]); the double ships zerotier-cli as its own script instead. The unit is installed
+    # by dh_systemd into /lib/systemd/system.
     files = {
         "/usr/sbin/zerotier-one": read(HERE, "zerotier-one"),
         "/usr/sbin/zerotier-cli": read(HERE, "zerotier-cli"),
@@ -81,6 +87,8 @@ def build(out, version="1.14.2"):
         "/DEBIAN/postinst": POSTINST,
         "/DEBIAN/prerm": PRERM,
     }
+    # zerotier/ZeroTierOne@1.14.1 debian/control: Package zerotier-one, Depends adduser, libstdc++6 (>= 5), openssl; the double depends on
+    # what it runs with instead (python3, iproute2, passwd for useradd).
     return make_equivs(os.path.abspath(out), "zerotier-one", version, depends="python3, iproute2, passwd", arch="amd64",
                        description="ZeroTier One TEST DOUBLE (daskmetal lab; not ZeroTier)", files=files)
 
