@@ -16,7 +16,11 @@ written to a directory, then the bench measures how the controller-side layers g
   inventory has no Docker host (no ``rancher``, ``docker_hosts`` or ``dask_single_host`` member), so its Docker
   engine play (fact gathering and a systemd check per Docker host) matches no host: it costs per Docker host, not
   per cluster host, and the machine running the bench need not run systemd;
-* ``startup``: an empty play on all hosts (inventory parsing and start-up), to subtract.
+* ``startup``: an empty play on all hosts (inventory parsing and start-up), to subtract;
+* ``per_host_task``: one task that does nothing (``ansible.builtin.debug``) on every host: what Ansible itself
+  costs per host and task, the yardstick for the templating and preflight curves.
+Playbook curves are wall seconds (``*_cpu``: CPU seconds of ansible-playbook and its workers, steadier on a
+shared machine).
 
 Each curve gets a least-squares line ``seconds = a + b * hosts`` and the growth exponent between the two largest
 sizes (log t2/t1 / log n2/n1: about 1 is linear, about 2 quadratic).
@@ -39,6 +43,8 @@ COLLECTIONS = os.path.join(ROOT, "collections")
 CALLBACK_DIR = os.path.join(ROOT, "scripts", "bench_callback")
 TEMPLATING_PLAYBOOK = os.path.join(ROOT, "tests", "bench", "template_plan.yml")
 EMPTY_PLAYBOOK = os.path.join(ROOT, "tests", "bench", "empty.yml")
+NOOP_TASK_PLAYBOOK = os.path.join(ROOT, "tests", "bench", "noop_task.yml")
+PLAN_TASK = "Derive the plan (fails with the variable to fix when the plan is wrong)"
 SECRETS = os.path.join(ROOT, "tests", "vars", "test_secrets.yml")
 
 CIDR = "10.64.0.0/19"           # 8190 usable addresses: room for 4,000 hosts and the pools
@@ -157,10 +163,10 @@ def run_playbook(bin_dir: str, inventory: str, playbook: str, *extra: str) -> di
     os.close(fd)
     try:
         cmd = [os.path.join(bin_dir, "ansible-playbook"), "-i", inventory, playbook, *extra]
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), _children_cpu()
         proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(out), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, _children_cpu() - cpu0
         if proc.returncode != 0:  # say why: the same run again with the default output
             env = dict(ansible_env(out), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
             proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -169,7 +175,15 @@ def run_playbook(bin_dir: str, inventory: str, playbook: str, *extra: str) -> di
             summary = json.load(fh)
     finally:
         os.unlink(out)
-    return {"wall_s": wall, "summary": summary}
+    return {"wall_s": wall, "cpu_s": cpu, "summary": summary}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (ansible-playbook and its workers): less
+    sensitive than wall time to other load on a shared machine."""
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def task_seconds(summary: dict, name: str) -> float:
@@ -177,26 +191,30 @@ def task_seconds(summary: dict, name: str) -> float:
 
 
 def measure_playbooks(bin_dir: str, sizes, workdir: str) -> dict:
-    curves = {k: {} for k in ("startup", "plan_playbook", "plan_task", "templating_task", "preflight",
-                              "preflight_minus_startup")}
+    curves = {k: {} for k in ("startup", "startup_cpu", "per_host_task", "plan_playbook", "plan_playbook_cpu",
+                              "plan_task", "templating_task", "templating_cpu", "preflight", "preflight_cpu")}
     counts = {}
     for n in sizes:
         inv = write_inventory(os.path.join(workdir, "inv-%d" % n), n)
         start = run_playbook(bin_dir, inv, EMPTY_PLAYBOOK)
+        noop = run_playbook(bin_dir, inv, NOOP_TASK_PLAYBOOK)
         plan = run_playbook(bin_dir, inv, os.path.join(ROOT, "playbooks", "plan.yml"))
         tmpl = run_playbook(bin_dir, inv, TEMPLATING_PLAYBOOK)
         pre = run_playbook(bin_dir, inv, os.path.join(ROOT, "playbooks", "preflight.yml"), "--check",
                            "-e", "@" + SECRETS)
-        curves["startup"][n] = start["wall_s"]
-        curves["plan_playbook"][n] = plan["wall_s"]
-        curves["plan_task"][n] = task_seconds(plan["summary"], "Derive the plan (fails with the variable to fix when the plan is wrong)")
+        curves["startup"][n], curves["startup_cpu"][n] = start["wall_s"], start["cpu_s"]
+        curves["per_host_task"][n] = task_seconds(noop["summary"], "One task that does nothing")
+        curves["plan_playbook"][n], curves["plan_playbook_cpu"][n] = plan["wall_s"], plan["cpu_s"]
+        curves["plan_task"][n] = task_seconds(plan["summary"], PLAN_TASK)
         curves["templating_task"][n] = task_seconds(tmpl["summary"], "Template this host's entry of the derived plan")
-        curves["preflight"][n] = pre["wall_s"]
-        curves["preflight_minus_startup"][n] = max(0.0, pre["wall_s"] - start["wall_s"])
-        counts[n] = {"preflight": pre["summary"]["total"], "plan": plan["summary"]["total"]}
-        print("  %5d hosts: startup %.2fs plan %.2fs (task %.3fs) templating task %.3fs preflight %.2fs"
-              % (n, start["wall_s"], plan["wall_s"], curves["plan_task"][n], curves["templating_task"][n],
-                 pre["wall_s"]), flush=True)
+        curves["templating_cpu"][n] = tmpl["cpu_s"]
+        curves["preflight"][n], curves["preflight_cpu"][n] = pre["wall_s"], pre["cpu_s"]
+        counts[n] = {"preflight": pre["summary"]["total"], "plan": plan["summary"]["total"],
+                     "templating": tmpl["summary"]["total"]}
+        print("  %5d hosts: startup %.2fs, no-op task %.2fs, plan %.2fs (task %.3fs), templating task %.2fs, "
+              "preflight %.2fs (cpu %.1fs)" % (n, start["wall_s"], curves["per_host_task"][n], plan["wall_s"],
+                                                curves["plan_task"][n], curves["templating_task"][n],
+                                                pre["wall_s"], pre["cpu_s"]), flush=True)
     return {"curves": curves, "counts": counts}
 
 
