@@ -31,7 +31,7 @@ if COLLECTIONS not in sys.path:
 
 from ansible_collections.daskmetal.platform.plugins.module_utils import zerotier_api  # noqa: E402
 from ansible_collections.daskmetal.platform.plugins.module_utils.zerotier_api import (  # noqa: E402
-    FileState, TokenBucket, ZeroTierApiError, ZeroTierClient, client_from_module)
+    ZeroTierApiError, ZeroTierClient, client_from_module)
 from ansible_collections.daskmetal.platform.plugins.modules import zerotier_member  # noqa: E402
 
 NWID = "8bd5124fd6000001"
@@ -111,10 +111,10 @@ def test_double_answers_429_with_retry_after_above_20_per_second(central):
 def test_100_nodes_stay_within_the_free_limit_and_none_fails(central, fake_time):
     """100 module runs (one per node, each its own client, sharing the controller's bucket file): every member
     is authorized with its address, Central never answers 429, and no second holds more than 20 requests."""
-    results = [run_member_module(central.url, node, "10.147.17.%d" % (10 + i)) for i, node in enumerate(NODES)]
-    failed = [r for r in results if r.get("failed")]
-    assert not failed, failed[0]
-    assert central.rate_rejected == 0, "Central answered 429 %d times" % central.rate_rejected
+    for i, node in enumerate(NODES):
+        result = run_member_module(central.url, node, "10.147.17.%d" % (10 + i))
+        assert not result.get("failed"), "node %d of 100: %s" % (i + 1, result.get("msg"))
+        assert central.rate_rejected == 0, "node %d of 100: Central answered 429" % (i + 1)
     assert central.max_in_window(1.0) <= FREE_LIMIT
     members = central.store.members
     assert all(members[(NWID, n)]["authorized"] for n in NODES)
@@ -137,11 +137,11 @@ def test_unthrottled_clients_are_refused_and_recover_by_honouring_retry_after(ce
 
 def test_a_429_pauses_every_client_sharing_the_bucket(central, clock, tmp_path):
     """Client A is told Retry-After: 7; client B (another process, same bucket file) sends nothing before then."""
-    state = FileState(str(tmp_path / "bucket.json"))
+    state = zerotier_api.FileState(str(tmp_path / "bucket.json"))
     a = ZeroTierClient("central", TOKEN, base_url=central.url,
-                       rate_limiter=TokenBucket(15, 5, clock=clock, sleep=clock.sleep, state=state))
+                       rate_limiter=zerotier_api.TokenBucket(15, 5, clock=clock, sleep=clock.sleep, state=state))
     b = ZeroTierClient("central", TOKEN, base_url=central.url,
-                       rate_limiter=TokenBucket(15, 5, clock=clock, sleep=clock.sleep, state=state))
+                       rate_limiter=zerotier_api.TokenBucket(15, 5, clock=clock, sleep=clock.sleep, state=state))
     central.inject(status=429, retry_after=7, count=1, path="/api/v1/network")
     start = clock.now
     a.get_network(NWID)  # 429, pauses the bucket, then succeeds 7 s later
@@ -152,7 +152,7 @@ def test_a_429_pauses_every_client_sharing_the_bucket(central, clock, tmp_path):
 
 
 def test_bucket_admits_burst_then_rate_and_at_most_20_in_any_second(clock):
-    bucket = TokenBucket(15, 5, clock=clock, sleep=clock.sleep)
+    bucket = zerotier_api.TokenBucket(15, 5, clock=clock, sleep=clock.sleep)
     times = []
     for _ in range(200):
         bucket.acquire()
@@ -184,6 +184,16 @@ def test_bucket_state_is_shared_between_processes(tmp_path):
     assert second[0] == pytest.approx(1 / 15.0)
 
 
+def test_bucket_file_from_before_a_reboot_does_not_block(tmp_path, clock):
+    """time.monotonic restarts at boot: a state file stamped later than now (or paused far ahead) starts afresh."""
+    path = tmp_path / "bucket.json"
+    path.write_text(json.dumps({"tokens": 0.0, "stamp": clock.now + 86400.0, "blocked_until": clock.now + 86400.0}))
+    bucket = zerotier_api.TokenBucket(15, 5, clock=clock, sleep=clock.sleep, state=zerotier_api.FileState(str(path)))
+    for _ in range(5):
+        bucket.acquire()
+    assert clock.slept == 0.0
+
+
 def test_client_from_module_throttles_central_only(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
@@ -196,8 +206,8 @@ def test_client_from_module_throttles_central_only(tmp_path, monkeypatch):
             raise AssertionError(kw)
 
     central = client_from_module(Module("central"))
-    assert isinstance(central.rate_limiter, TokenBucket)
+    assert isinstance(central.rate_limiter, zerotier_api.TokenBucket)
     assert central.rate_limiter.rate + central.rate_limiter.burst <= FREE_LIMIT
-    assert isinstance(central.rate_limiter.state, FileState)
+    assert isinstance(central.rate_limiter.state, zerotier_api.FileState)
     assert "t" * 20 not in central.rate_limiter.state.path
     assert client_from_module(Module("controller")).rate_limiter is None

@@ -62,6 +62,7 @@ _NODE_RE = re.compile(r"^[0-9a-f]{10}$")
 # Central's free limit is 20 requests/s (docs.zerotier.com/central/v1): burst + rate <= 20 in any second.
 CENTRAL_RATE = 15.0
 CENTRAL_BURST = 5
+MAX_PAUSE = 300.0  # the longest a 429 pauses the shared bucket (ZeroTierClient caps Retry-After lower)
 
 
 class ZeroTierApiError(Exception):
@@ -174,7 +175,9 @@ class TokenBucket(object):
         """Take a token and return 0, or return the seconds to wait before trying again."""
         now = self.clock()
         with self.state.locked() as st:
-            if "stamp" not in st:
+            # a new file, or one written before a reboot (time.monotonic restarts): start full
+            if "stamp" not in st or now < st["stamp"] or st.get("blocked_until", 0.0) - now > MAX_PAUSE:
+                st.clear()
                 st.update(tokens=self.burst, stamp=now, blocked_until=0.0)
             st["tokens"] = min(self.burst, st["tokens"] + max(0.0, now - st["stamp"]) * self.rate)
             st["stamp"] = max(st["stamp"], now)
@@ -199,7 +202,7 @@ class TokenBucket(object):
         with self.state.locked() as st:
             st.setdefault("stamp", now)
             st.setdefault("tokens", 0.0)
-            st["blocked_until"] = max(st.get("blocked_until", 0.0), now + max(0.0, seconds))
+            st["blocked_until"] = max(st.get("blocked_until", 0.0), now + min(MAX_PAUSE, max(0.0, seconds)))
             st["tokens"] = 0.0
 
 
