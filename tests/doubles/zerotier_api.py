@@ -33,12 +33,23 @@ de-authorize in a lab test).
 Fault injection (in process: ``double.inject(...)``): answer ``status`` (429 with Retry-After, 500, 401, ...)
 or sleep ``delay`` seconds (a timeout for a client with a shorter timeout) for the next ``count`` requests
 whose path starts with ``path``.
+
+Rate limit (``rate_limit=20``, ``--rate-limit 20``; central mode): docs.zerotier.com/central/v1, "Rate Limiting":
+"Paid users are limited to 100 requests per second. Free users are limited to 20 requests per second." The docs
+say neither how the second is counted nor what a limited request gets back, so the double is strict: a sliding
+one-second window over the requests it accepted (any 1 s holds at most ``rate_limit`` of them, which a fixed
+per-second counter would not guarantee), and a request over the limit answers 429 Too Many Requests with
+Retry-After in delta-seconds (RFC 6585 section 4 defines 429 and lets it carry Retry-After; RFC 9110 section
+10.2.3 the header). ``clock`` is injectable so tests run on a fake clock; ``rate_log`` holds the accepted
+request times and ``rate_rejected`` counts the 429s.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import ipaddress
 import json
+import math
 import os
 import random
 import re
@@ -282,11 +293,18 @@ class Store:
 
 class ZeroTierDouble:
     def __init__(self, mode="central", token="test-token", bind="127.0.0.1", port=0, controller_id=None,
-                 state_file=None, node_api=None, local_only=False):
+                 state_file=None, node_api=None, local_only=False, rate_limit=None, clock=time.monotonic):
         """state_file: persist the store as JSON (survives restarts); node_api: callable(method, parts, body)
         -> (status, obj) or None, serving a node's local service API (/status, /network) beside the
-        controller; local_only: answer only /_double/netconf to non-loopback clients (like zerotier-one)."""
+        controller; local_only: answer only /_double/netconf to non-loopback clients (like zerotier-one);
+        rate_limit: Central's requests per second (20 free, 100 paid), None for no limit; clock: for the limit."""
         assert mode in ("central", "controller")
+        self.rate_limit = rate_limit
+        self.clock = clock
+        self.rate_lock = threading.Lock()
+        self.rate_window = collections.deque()  # accepted request times within the last second
+        self.rate_log = []  # every accepted request time
+        self.rate_rejected = 0
         self.mode = mode
         self.token = token
         self.controller_id = controller_id or "%010x" % random.randrange(1 << 36, 1 << 40)
@@ -338,6 +356,31 @@ class ZeroTierDouble:
         with open(tmp, "w") as fh:
             fh.write(data)
         os.replace(tmp, self.state_file)
+
+    def rate_check(self):
+        """None when the request is within the limit (and counts), else the Retry-After seconds."""
+        if self.rate_limit is None:
+            return None
+        with self.rate_lock:
+            now = self.clock()
+            while self.rate_window and self.rate_window[0] <= now - 1.0:
+                self.rate_window.popleft()
+            if len(self.rate_window) >= self.rate_limit:
+                self.rate_rejected += 1
+                return max(1, int(math.ceil(self.rate_window[0] + 1.0 - now)))
+            self.rate_window.append(now)
+            self.rate_log.append(now)
+            return None
+
+    def max_in_window(self, width=1.0):
+        """The most accepted requests in any window [t, t + width), the window rate_check enforces."""
+        times = sorted(self.rate_log)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= width:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
 
     def writes(self):
         return [e for e in self.log if e[0] in ("POST", "PUT", "DELETE") and not e[1].startswith("/_double")]
@@ -417,6 +460,9 @@ class ZeroTierDouble:
                     return self._reply(400, {"message": "body is not JSON"})
                 if path.startswith("/_double/"):
                     return self._double(method, path, body, parsed)
+                retry_after = double.rate_check() if double.mode == "central" else None
+                if retry_after is not None:  # see "Rate limit" in the module docstring
+                    return self._reply(429, {"message": "rate limit exceeded"}, {"Retry-After": str(retry_after)})
                 if not self._authorized(parsed):
                     return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else None)
                 try:
@@ -600,8 +646,10 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--token", default=os.environ.get("ZT_DOUBLE_TOKEN", "test-token"))
     ap.add_argument("--controller-id")
+    ap.add_argument("--rate-limit", type=int, help="Central requests per second (20 free, 100 paid)")
     args = ap.parse_args(argv)
-    double = ZeroTierDouble(args.mode, args.token, args.bind, args.port, args.controller_id)
+    double = ZeroTierDouble(args.mode, args.token, args.bind, args.port, args.controller_id,
+                            rate_limit=args.rate_limit)
     print(double.url, flush=True)
     try:
         double.server.serve_forever()

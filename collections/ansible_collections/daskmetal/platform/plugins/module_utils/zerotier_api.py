@@ -17,16 +17,34 @@ member ``{id, networkId, name, description, authorized, activeBridge, ipAssignme
 HTTP goes through a small transport so tests can swap it; the default one uses Ansible's
 ``open_url``. Retries with exponential backoff on 429, 5xx and timeouts (Retry-After honoured);
 401/403/404 give errors that say what to check. The token never appears in messages.
+
+Central is throttled client side: "Paid users are limited to 100 requests per second. Free users are limited to
+20 requests per second" (docs.zerotier.com/central/v1, "Rate Limiting"). Every module run is its own process and
+up to ``forks`` of them call Central at once, so the token bucket (``TokenBucket``) keeps its state in a file
+locked with flock, shared by every process of the controller that uses the same URL and token. The default rate
+(15 requests/s, burst 5) admits at most burst + rate = 20 requests in any one-second window, the free limit.
+A 429 pauses the shared bucket for Retry-After seconds (RFC 6585 section 4, RFC 9110 section 10.2.3), so the
+other processes wait too instead of spending their retries.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import email.utils
+import hashlib
 import json
+import os
 import re
 import socket
+import tempfile
+import threading
 import time
+from contextlib import contextmanager
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one bucket per process
+    fcntl = None
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
@@ -40,6 +58,11 @@ MEMBER_CONFIG_FIELDS = ("authorized", "activeBridge", "ipAssignments", "noAutoAs
 
 _NWID_RE = re.compile(r"^[0-9a-f]{16}$")
 _NODE_RE = re.compile(r"^[0-9a-f]{10}$")
+
+# Central's free limit is 20 requests/s (docs.zerotier.com/central/v1): burst + rate <= 20 in any second.
+CENTRAL_RATE = 15.0
+CENTRAL_BURST = 5
+MAX_PAUSE = 300.0  # the longest a 429 pauses the shared bucket (ZeroTierClient caps Retry-After lower)
 
 
 class ZeroTierApiError(Exception):
@@ -84,6 +107,121 @@ class AnsibleTransport(object):
             raise TransportError(str(reason), timeout=isinstance(reason, socket.timeout))
         except (OSError, ValueError) as exc:
             raise TransportError(str(exc), timeout="timed out" in str(exc))
+
+
+class MemoryState(object):
+    """Bucket state for one process (threads share it)."""
+
+    def __init__(self):
+        self._data = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def locked(self):
+        with self._lock:
+            yield self._data
+
+
+class FileState(object):
+    """Bucket state in a JSON file under an exclusive flock, shared by every process that opens the same path."""
+
+    def __init__(self, path):
+        self.path = path
+
+    @contextmanager
+    def locked(self):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            raw = b""
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                raw += chunk
+            try:
+                data = json.loads(raw.decode("utf-8")) if raw else {}
+            except ValueError:
+                data = {}
+            if not isinstance(data, dict):
+                data = {}
+            yield data
+            payload = json.dumps(data).encode("utf-8")
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, payload)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+class TokenBucket(object):
+    """At most ``burst`` requests at once and ``rate`` per second on average; ``acquire()`` sleeps until allowed.
+
+    ``clock`` and ``sleep`` are injectable (tests drive a fake clock). ``state`` is a MemoryState or a FileState;
+    with a FileState the clock must be one all processes share (time.monotonic is system-wide on Linux).
+    """
+
+    def __init__(self, rate, burst, clock=time.monotonic, sleep=time.sleep, state=None):
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self.clock = clock
+        self.sleep = sleep
+        self.state = state if state is not None else MemoryState()
+        self.waited = 0.0
+
+    def _take(self):
+        """Take a token and return 0, or return the seconds to wait before trying again."""
+        now = self.clock()
+        with self.state.locked() as st:
+            # a new file, or one written before a reboot (time.monotonic restarts): start full
+            if "stamp" not in st or now < st["stamp"] or st.get("blocked_until", 0.0) - now > MAX_PAUSE:
+                st.clear()
+                st.update(tokens=self.burst, stamp=now, blocked_until=0.0)
+            st["tokens"] = min(self.burst, st["tokens"] + max(0.0, now - st["stamp"]) * self.rate)
+            st["stamp"] = max(st["stamp"], now)
+            if now < st["blocked_until"]:
+                return st["blocked_until"] - now
+            if st["tokens"] >= 1.0 - 1e-9:
+                st["tokens"] = max(0.0, st["tokens"] - 1.0)
+                return 0.0
+            return (1.0 - st["tokens"]) / self.rate
+
+    def acquire(self):
+        while True:
+            wait = self._take()
+            if wait <= 0:
+                return
+            self.waited += wait
+            self.sleep(wait)
+
+    def pause(self, seconds):
+        """The server said 429: nobody sharing this bucket sends anything for ``seconds``."""
+        now = self.clock()
+        with self.state.locked() as st:
+            st.setdefault("stamp", now)
+            st.setdefault("tokens", 0.0)
+            st["blocked_until"] = max(st.get("blocked_until", 0.0), now + min(MAX_PAUSE, max(0.0, seconds)))
+            st["tokens"] = 0.0
+
+
+def shared_bucket(base_url, token, rate=CENTRAL_RATE, burst=CENTRAL_BURST, directory=None):
+    """The bucket every process of this controller shares for one (URL, token): a flock'ed file in a 0700
+    directory of the temp dir, named by a hash of both (the token itself is never written)."""
+    if fcntl is None:  # pragma: no cover
+        return TokenBucket(rate, burst)
+    directory = directory or os.path.join(tempfile.gettempdir(), "daskmetal-zerotier-%d" % os.getuid())
+    try:
+        os.makedirs(directory, 0o700)
+    except OSError:
+        pass  # exists (another process made it) or cannot be made: checked below
+    st = os.lstat(directory) if os.path.isdir(directory) else None
+    if st is None or st.st_uid != os.getuid() or st.st_mode & 0o077:  # not ours alone: do not share through it
+        return TokenBucket(rate, burst, clock=time.monotonic, sleep=time.sleep)
+    digest = hashlib.sha256(("%s\n%s" % (base_url, token)).encode("utf-8")).hexdigest()[:24]
+    return TokenBucket(rate, burst, clock=time.monotonic, sleep=time.sleep,
+                       state=FileState(os.path.join(directory, "bucket-%s.json" % digest)))
 
 
 def retry_after_seconds(value, now=None):
@@ -160,7 +298,9 @@ def check_node_id(node_id):
 
 class ZeroTierClient(object):
     def __init__(self, backend, token, base_url=None, transport=None, timeout=30, retries=5,
-                 backoff=1.0, max_backoff=30.0, sleep=time.sleep):
+                 backoff=1.0, max_backoff=30.0, sleep=time.sleep, rate_limiter=None):
+        """rate_limiter: a TokenBucket every request waits for (None: unthrottled); client_from_module gives
+        Central the shared bucket (shared_bucket)."""
         if backend not in ("central", "controller"):
             raise ZeroTierApiError("backend must be central or controller, got %r" % (backend,))
         if not token:
@@ -176,7 +316,9 @@ class ZeroTierClient(object):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.sleep = sleep
+        self.rate_limiter = rate_limiter
         self.requests = 0
+        self.throttled = 0  # 429 answers seen
 
     # --- HTTP -------------------------------------------------------------------------------
     @property
@@ -200,6 +342,8 @@ class ZeroTierClient(object):
             attempt += 1
             self.requests += 1
             retry_in = None
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire()
             try:
                 status, headers, data = self.transport.request(method, url, self._headers(), body, self.timeout)
             except TransportError as exc:
@@ -228,7 +372,13 @@ class ZeroTierClient(object):
             retry_in = retry_after_seconds(headers.get("retry-after"))
             if retry_in is None:
                 retry_in = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-            self.sleep(min(retry_in, max(self.max_backoff, 1) * 4))
+            retry_in = min(retry_in, max(self.max_backoff, 1) * 4)
+            if status == 429:
+                self.throttled += 1
+                if self.rate_limiter is not None:  # everyone sharing the bucket waits; acquire() sleeps
+                    self.rate_limiter.pause(retry_in)
+                    continue
+            self.sleep(retry_in)
 
     def _explain(self, status, method, path):
         if status == 401:
@@ -369,9 +519,12 @@ def client_from_module(module):
         except (IOError, OSError) as exc:
             module.fail_json(msg="no api_token given and /var/lib/zerotier-one/authtoken.secret unreadable: %s" % exc)
     try:
-        return ZeroTierClient(p["backend"], token, base_url=p.get("api_url"),
-                              transport=AnsibleTransport(validate_certs=p.get("validate_certs", True)),
-                              timeout=p.get("timeout", 30), retries=p.get("retries", 5))
+        client = ZeroTierClient(p["backend"], token, base_url=p.get("api_url"),
+                                transport=AnsibleTransport(validate_certs=p.get("validate_certs", True)),
+                                timeout=p.get("timeout", 30), retries=p.get("retries", 5))
+        if client.backend == "central":  # the self-hosted controller has no rate limit
+            client.rate_limiter = shared_bucket(client.base_url, client._token)
+        return client
     except ZeroTierApiError as exc:
         module.fail_json(msg=str(exc))
 
