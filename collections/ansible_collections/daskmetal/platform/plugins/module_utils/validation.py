@@ -98,10 +98,12 @@ ROLE_VARS = {
                        "rancher_server_registry", "rancher_server_helm_chart_version",
                        "rancher_server_cert_manager_version"),
     "rke2": ("rke2_version", "rke2_token", "rke2_install_method", "rke2_artifacts_dir", "rke2_tarball_sha256",
-             "rke2_servers_group", "rke2_release_url_base", "rke2_system_default_registry", "rke2_registries"),
+             "rke2_servers_group", "rke2_release_url_base", "rke2_system_default_registry", "rke2_registries",
+             "rke2_cni", "rke2_cluster_cidr", "rke2_service_cidr"),
     "helm": ("helm_version", "helm_download_base_url"),
     "metallb": ("metallb_chart_version",),
-    "monitoring": ("monitoring_provider", "monitoring_grafana_admin_password", "monitoring_chart_version"),
+    "monitoring": ("monitoring_provider", "monitoring_grafana_admin_password", "monitoring_chart_version",
+                   "monitoring_grafana_ip"),
     "dask": ("dask_worker_replicas", "dask_jupyter_password", "dask_chart_version", "dask_version",
              "dask_image_registry"),
     "dask_compose": ("dask_compose_worker_replicas", "dask_compose_jupyter_password",
@@ -128,7 +130,7 @@ class Context(object):
         self.specs = specs or {}
         self.plan = plan
         self.inputs = inputs or {}
-        self.roles = tuple(roles) if roles else ROLES
+        self.roles = ROLES if roles is None else tuple(roles)
         self._hosts = hosts
 
     def role_hosts(self, role):
@@ -437,10 +439,38 @@ def rke2_install_rule(ctx, host):
         out.append(problem("rke2_artifacts_dir", "is empty, but rke2_install_method is artifacts",
                            "set it to the controller directory with the release files, or use rke2_install_method: "
                            "tarball"))
+    cni = ctx.get(host, "rke2_cni")
+    if isinstance(cni, str) and cni not in ("canal", "calico", "cilium", "none"):
+        out += _choice(ctx, host, "rke2_cni", ("canal", "calico", "cilium", "none"))
+    for name in ("rke2_cluster_cidr", "rke2_service_cidr"):
+        value = ctx.get(host, name)
+        if value is not None and not _cidr_ok(value):
+            out.append(problem(name, "%r is not an IPv4 network in CIDR notation" % (value,),
+                               "set daskmetal_plan.kubernetes (RKE2 defaults: 10.42.0.0/16, 10.43.0.0/16)"))
     sha = ctx.get(host, "rke2_tarball_sha256")
     if sha and not re.match(r"^[0-9a-f]{64}$", str(sha)):
         out.append(problem("rke2_tarball_sha256", "is not 64 lower-case hex digits",
                            "copy the value from the release's sha256sum-<arch>.txt, or leave it empty"))
+    return out
+
+
+def _cidr_ok(value):
+    try:
+        return isinstance(value, str) and "/" in value and ipaddress.ip_network(value).version == 4
+    except ValueError:
+        return False
+
+
+@host_rule("monitoring")
+def monitoring_rule(ctx, host):
+    out = _choice(ctx, host, "monitoring_provider", ("kube-prometheus-stack", "rancher-monitoring"))
+    address = ctx.get(host, "monitoring_grafana_ip")
+    if address is not None:
+        try:
+            ipaddress.IPv4Address(str(address))
+        except ValueError:
+            out.append(problem("monitoring_grafana_ip", "%r is not an IPv4 address" % (address,),
+                               "set daskmetal_plan.services.grafana to an address of a MetalLB pool"))
     return out
 
 
@@ -725,7 +755,8 @@ def input_problems(ctx):
                 if node not in (ctx.groups.get(group) or []):
                     out.append(problem("daskmetal_node", "%r is not in the inventory%s" % (
                         node, "" if group == "all" else " group %s" % group),
-                        "add it to %s in the inventory first, or check the spelling" % group))
+                        "add it to %s first, or check the spelling"
+                        % ("the inventory" if group == "all" else "the %s group" % group)))
                     break
     if "teardown_layers" in inputs:
         layers = inputs["teardown_layers"]
