@@ -132,6 +132,14 @@ class Context(object):
         self.inputs = inputs or {}
         self.roles = ROLES if roles is None else tuple(roles)
         self._hosts = hosts
+        self._derived = False
+
+    @property
+    def derived(self):
+        """The derived plan, None when there is no plan or it is invalid (computed once)."""
+        if self._derived is False:
+            self._derived = derived_plan(self.plan, self.groups)
+        return self._derived
 
     def role_hosts(self, role):
         if role not in self.roles:
@@ -228,12 +236,10 @@ def _spec_fix(name, option):
 
 
 def spec_problems(role, options, params):
-    """Validate ``params`` (only what is set, plus the required options) with ansible's own ArgumentSpecValidator."""
-    subset = {name: options[name] for name in params if name in options}
-    if not subset:
+    """Validate ``params`` against ``options`` (pass only the options to check) with ansible's ArgumentSpecValidator."""
+    if not options:
         return []
-    result = ArgumentSpecValidator(subset).validate(dict((k, params[k]) for k in subset),
-                                                     validate_role_argument_spec=True)
+    result = ArgumentSpecValidator(options).validate(dict(params), validate_role_argument_spec=True)
     out = []
     for message in result.error_messages:
         name = None
@@ -255,11 +261,11 @@ def argument_spec_rule(ctx):
         for host in ctx.role_hosts(role):
             given = ctx.explicit.get(host, set())
             values = ctx.values.get(host, {})
-            params = {}
-            for name, option in options.items():
-                if name in given or (option or {}).get("required"):
-                    params[name] = values.get(name)
-            for item in spec_problems(role, options, params):
+            params = dict((name, values[name]) for name in options if name in given and name in values)
+            # a required option left undefined is passed as missing, so the validator reports it
+            required = [n for n, o in options.items() if (o or {}).get("required") and n not in values]
+            for item in spec_problems(role, dict((n, o) for n, o in options.items() if n in params or n in required),
+                                      params):
                 out.append(item)
     return _unique(out)
 
@@ -322,7 +328,7 @@ def rke2_nodes_are_zerotier_nodes_rule(ctx):
 def metallb_speakers_are_cluster_nodes_rule(ctx):
     if "metallb" not in ctx.roles or not _cluster(ctx.groups):
         return []
-    derived = derived_plan(ctx.plan, ctx.groups)
+    derived = ctx.derived
     if derived is None:
         return []
     cluster = set(_members(ctx.groups, "rke2_servers", "rke2_agents"))
@@ -354,7 +360,9 @@ def zerotier_mode_rule(ctx, host):
     if mode == "central":
         out = _secret(ctx, host, "zerotier_api_token", "vault_zerotier_api_token", 16)
         nwid = ctx.get(host, "zerotier_network_id")
-        if nwid is not None and not re.match(r"^[0-9a-f]{16}$", str(nwid)):
+        # from the derived plan: an invalid plan (its own problems are reported) says nothing about the id
+        plan_ok = ctx.plan is None or ctx.derived is not None
+        if plan_ok and nwid is not None and not re.match(r"^[0-9a-f]{16}$", str(nwid)):
             out.append(problem("daskmetal_plan.zerotier.network_id",
                                "is empty, but ZeroTier Central mode (no zerotier_controller host) needs the id of "
                                "the Central network" if not nwid else "%r is not a 16-hex-digit network id" % (nwid,),
