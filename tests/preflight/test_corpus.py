@@ -142,6 +142,9 @@ CASES = [
     ("dask-version", "services", gv("dask_version", "2026.8"), "dask_version"),
     ("dask-replicas-word", "services", gv("dask_worker_replicas", "fifteen"), "dask_worker_replicas"),
     ("dask-replicas-negative", "services", gv("dask_worker_replicas", -3), "dask_worker_replicas"),
+    ("dask-workers-exceed-nodes", "services", lambda files: [host_var(h, k, n)(files) for h in ("epyc-agent-1",
+     "epyc-agent-2") for k, n in (("ansible_processor_vcpus", 4), ("ansible_memtotal_mb", 4096))],
+     "dask_worker_replicas"),
     ("dask-registry-scheme", "services", gv("dask_image_registry", "https://registry.example.com"),
      "dask_image_registry"),
 ]

@@ -141,7 +141,7 @@ class ActionModule(ActionBase):
             if derived is not None:
                 variables["daskmetal_plan_derived"] = derived
             explicit[host] = set(raw[host])
-            names = set()
+            names = set(validation.CAPACITY_VARS)
             for role in mine:
                 names.update(validation.ROLE_VARS.get(role, ()))
                 names.update(n for n, o in specs[role].items() if n in raw[host] or (o or {}).get("required"))

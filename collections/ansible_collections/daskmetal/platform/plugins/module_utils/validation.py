@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.daskmetal.platform.plugins.module_utils import plan as _plan
+from ansible_collections.daskmetal.platform.plugins.module_utils.dask_sizing import SizingError, worker_resources
 from ansible_collections.daskmetal.platform.plugins.module_utils.hostnames import hostname_problem
 from ansible_collections.daskmetal.platform.plugins.module_utils.secrets import secret_problem
 
@@ -105,10 +106,14 @@ ROLE_VARS = {
     "monitoring": ("monitoring_provider", "monitoring_grafana_admin_password", "monitoring_chart_version",
                    "monitoring_grafana_ip"),
     "dask": ("dask_worker_replicas", "dask_jupyter_password", "dask_chart_version", "dask_version",
-             "dask_image_registry"),
+             "dask_image_registry", "dask_worker_threads", "dask_worker_memory", "dask_worker_hosts_group",
+             "dask_worker_reserve_cpus", "dask_worker_reserve_memory_mb"),
     "dask_compose": ("dask_compose_worker_replicas", "dask_compose_jupyter_password",
                      "dask_compose_grafana_admin_password", "dask_compose_registry"),
 }
+
+# A node's capacity where the inventory or the fact cache knows it (facts injected as ansible_* variables).
+CAPACITY_VARS = ("ansible_processor_vcpus", "ansible_memtotal_mb")
 
 
 class Context(object):
@@ -655,6 +660,33 @@ def count_problem(name, value, minimum=0):
 @host_rule("dask")
 def dask_replicas_rule(ctx, host):
     return count_problem("dask_worker_replicas", ctx.get(host, "dask_worker_replicas"))
+
+
+@host_rule("dask")
+def dask_capacity_rule(ctx, host):
+    """The workers fit the worker nodes, where their capacity is known (module_utils/dask_sizing.py, as the role sizes)."""
+    replicas = ctx.get(host, "dask_worker_replicas")
+    if count_problem("dask_worker_replicas", replicas) or int(replicas) == 0:
+        return []
+    group = ctx.get(host, "dask_worker_hosts_group") or "rke2_agents"
+    nodes = [{"vcpus": ctx.get(h, CAPACITY_VARS[0]), "memory_mb": ctx.get(h, CAPACITY_VARS[1])}
+             for h in ctx.groups.get(group) or []]
+    known = [n for n in nodes if n["vcpus"] and n["memory_mb"]]
+    if not known:
+        return []  # nothing known before the facts are gathered: the role sizes the workers then
+    threads, memory = ctx.get(host, "dask_worker_threads"), ctx.get(host, "dask_worker_memory")
+    try:
+        sized = worker_resources(known, replicas, threads, memory, ctx.get(host, "dask_worker_reserve_cpus", 1),
+                                 ctx.get(host, "dask_worker_reserve_memory_mb", 2048))
+    except (SizingError, ValueError, TypeError) as exc:
+        return [problem("dask_worker_replicas", "does not fit the %s nodes: %s" % (group, exc),
+                        "lower dask_worker_replicas, add nodes to %s, or set dask_worker_memory" % group)]
+    fewest = min(int(n["vcpus"]) for n in known)
+    if threads and sized["workers_per_node"] * int(sized["threads"]) > fewest:
+        return [problem("dask_worker_threads", "%d workers per node with %s threads each need more than the %d vCPUs "
+                        "of the smallest %s node" % (sized["workers_per_node"], threads, fewest, group),
+                        "lower dask_worker_threads or dask_worker_replicas")]
+    return []
 
 
 @host_rule("dask_compose")

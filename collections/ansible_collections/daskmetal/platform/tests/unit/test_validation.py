@@ -289,6 +289,27 @@ def test_worker_replicas_are_whole_numbers(value, ok):
     assert (v.count_problem("dask_worker_replicas", value) == []) is ok
 
 
+def _capacity(vcpus, memory_mb):
+    return dict((h, {"ansible_processor_vcpus": vcpus, "ansible_memtotal_mb": memory_mb}) for h in ("a1", "a2"))
+
+
+def test_workers_that_do_not_fit_the_known_nodes():
+    problems = v.check(ctx(host_changes=_capacity(4, 4096)))   # 15 workers on two 4 GiB nodes
+    assert variables(problems) == ["dask_worker_replicas"] and "does not fit the rke2_agents nodes" in \
+        problems[0]["problem"]
+    assert v.check(ctx(host_changes=_capacity(64, 262144))) == []
+    assert v.check(ctx()) == []                                 # capacity unknown: nothing to say yet
+    assert v.check(ctx({"dask_worker_replicas": 0}, host_changes=_capacity(4, 4096))) == []
+
+
+def test_threads_that_do_not_fit_the_known_nodes():
+    problems = v.check(ctx({"dask_worker_threads": 8, "dask_worker_memory": "1Gi", "dask_worker_replicas": 4},
+                           host_changes=_capacity(8, 65536)))
+    assert variables(problems) == ["dask_worker_threads"]
+    assert v.check(ctx({"dask_worker_threads": 4, "dask_worker_memory": "1Gi", "dask_worker_replicas": 4},
+                       host_changes=_capacity(8, 65536))) == []
+
+
 @pytest.mark.parametrize("changes,variable", [
     ({"base_firewall_ssh_ports": []}, "base_firewall_ssh_ports"),
     ({"base_firewall_zt_tcp_ports": [6443, "70000"]}, "base_firewall_zt_tcp_ports"),
