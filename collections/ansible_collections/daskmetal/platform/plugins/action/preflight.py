@@ -62,11 +62,12 @@ class ActionModule(ActionBase):
         if bad:
             raise AnsibleError("preflight: unknown roles %s" % ", ".join(bad))
         groups = _plain(task_vars.get("groups") or {})
-        role_dirs = self._role_dirs(task_vars, roles)
-        specs = dict((role, validation.load_spec(role_dirs[role])) for role in roles)
         if args["scope"] == "self":
-            ctx = self._self_context(task_vars, groups, roles, specs, args["inputs"])
+            # a role on itself: ansible-core checks its argument specs when the role starts
+            ctx = self._self_context(task_vars, groups, roles, args["inputs"])
         else:
+            role_dirs = self._role_dirs(task_vars, roles)
+            specs = dict((role, validation.load_spec(role_dirs[role])) for role in roles)
             ctx = self._inventory_context(task_vars, groups, roles, specs, role_dirs, args["inputs"])
         problems = validation.check(ctx)
         result["changed"] = False
@@ -106,7 +107,7 @@ class ActionModule(ActionBase):
         return data if isinstance(data, Mapping) else {}
 
     # --- a role on itself: its task variables --------------------------------------------------------------------------
-    def _self_context(self, task_vars, groups, roles, specs, inputs):
+    def _self_context(self, task_vars, groups, roles, inputs):
         host = task_vars.get("inventory_hostname")
         values = {}
         for role in roles:
@@ -114,7 +115,6 @@ class ActionModule(ActionBase):
                 if name in task_vars:
                     values.update(self._resolve(self._templar, task_vars, [name]))
         plan = self._resolve(self._templar, task_vars, ["daskmetal_plan"]).get("daskmetal_plan")
-        # the role's own argument specs are checked by ansible-core when the role starts
         return validation.Context(groups, {host: values}, plan=plan, inputs=inputs, roles=roles,
                                   hosts=dict((role, [host]) for role in roles))
 
