@@ -100,7 +100,7 @@ def test_control_good_test_secrets_pass_and_the_run_reaches_the_hosts():
     proc = site_check(INVENTORY, "-e", f"@{TEST_SECRETS}")
     out = proc.stdout + proc.stderr
     assert "UNREACHABLE" in out and "Connection refused" in out, out[-3000:]
-    # the first play that contacts the hosts: the Docker engine preflight (fact gathering) in playbooks/preflight.yml
+    # the first play that contacts the hosts: the Docker engine preflight (fact gathering) in playbooks/preflight_hosts.yml
     assert "PLAY [Docker engine preflight" in out, out[-3000:]
     assert "; fix: set" not in out and "FAILED!" not in out, out[-3000:]
     for secret in yaml.safe_load(TEST_SECRETS.read_text()).values():
