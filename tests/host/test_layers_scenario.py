@@ -23,5 +23,5 @@ def _imports(path: str) -> list[str]:
 def test_layers_scenario_imports_the_start_of_site_yml_in_order():
     site = _imports(os.path.join(ROOT, "site.yml"))
     layers = _imports(os.path.join(ROOT, "molecule", "layers", "converge.yml"))
-    assert layers == ["playbooks/plan.yml", "playbooks/preflight.yml", "playbooks/hosts.yml", "playbooks/docker.yml", "playbooks/zerotier.yml"]
+    assert layers == ["playbooks/preflight.yml", "playbooks/plan.yml", "playbooks/preflight_hosts.yml", "playbooks/hosts.yml", "playbooks/docker.yml", "playbooks/zerotier.yml"]
     assert site[:len(layers)] == layers
