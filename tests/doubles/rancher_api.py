@@ -25,6 +25,9 @@ Behaviour worth knowing in tests:
 * The management cluster is ``pending`` until its import manifest was downloaded (standing in
   for "the manifest was applied and the agent connected"), then ``active`` after
   ``active_after_polls`` further polls of ``GET /v3/clusters/<id>``.
+* ``tls=(certfile, keyfile)`` serves HTTPS with that certificate, as Docker-mode Rancher serves the
+  certificate mounted at /etc/rancher/ssl/cert.pem (Rancher docs v2.12, "Installing Rancher on a Single Node
+  Using Docker", option "Bring Your Own Certificate"); ``sni_names`` records the server names clients asked for.
 * Fault injection (not upstream behaviour): ``fail_next`` answers 503 to that many requests;
   ``fail_after_commit`` makes that many token-creating POSTs create the token and then answer
   500 (what a client sees when a proxy or the apiserver times out after the write).
@@ -39,6 +42,7 @@ import itertools
 import json
 import random
 import secrets
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -100,7 +104,7 @@ EXT_TOKENS = "/apis/ext.cattle.io/v1/tokens"
 class RancherDouble:
     def __init__(self, version=DEFAULT_VERSION, password="bootstrap-password-1234", username="admin",
                  cluster_id_after=1, auto_registration_token=True, active_after_polls=1,
-                 fail_next=0, fail_after_commit=0, seed=0):
+                 fail_next=0, fail_after_commit=0, seed=0, tls=None):
         if version not in VERSIONS:
             raise ValueError("unknown Rancher version %r (known: %s)" % (version, ", ".join(VERSIONS)))
         self.version = version
@@ -122,6 +126,8 @@ class RancherDouble:
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
+        self.tls = tls                      # (certfile, keyfile) -> HTTPS
+        self.sni_names = []                 # server names (SNI) of TLS handshakes
 
     # ----------------------------------------------------------- lifecycle
     def start(self, port=0):
@@ -155,6 +161,15 @@ class RancherDouble:
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+
+            def _sni(sock, name, ctx):
+                double.sni_names.append(name)
+
+            context.sni_callback = _sni
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -167,7 +182,7 @@ class RancherDouble:
     @property
     def url(self):
         host, port = self._server.server_address[:2]
-        return "http://%s:%d" % (host, port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", host, port)
 
     def __enter__(self):
         return self.start()

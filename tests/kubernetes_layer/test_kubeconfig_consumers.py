@@ -84,7 +84,7 @@ def apiserver(server):
 def _run_role_tasks(workdir, tasks_file, url, label):
     dest = workdir / label / "daskmetal.yaml"
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_FACT_CACHING="memory")
+               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory")
     extra = {"kc_tasks": str(tasks_file), "kc_source": str(workdir / "rke2.yaml"), "rke2_kubeconfig_dest": str(dest),
              "rke2_kubeconfig_server": url, "rke2_cluster_name": "daskmetal", "rke2_api_port": 6443,
              "ansible_python_interpreter": sys.executable}

@@ -100,7 +100,7 @@ def render(tmp_path, extra=None):
                   "ansible_python_interpreter": sys.executable}
     extra_vars.update(extra or {})
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default",
-               ANSIBLE_FACT_CACHING="memory", ANSIBLE_RETRY_FILES_ENABLED="0")
+               ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory", ANSIBLE_RETRY_FILES_ENABLED="0")
     proc = subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", INVENTORY, os.path.join(os.path.dirname(__file__), "render.yml"),
          "-e", "@" + TEST_SECRETS, "-e", json.dumps(extra_vars)],

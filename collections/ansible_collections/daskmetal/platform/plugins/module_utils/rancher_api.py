@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import time
 
 try:  # the client is usable (and tested) without Ansible's URL helpers
-    from ansible.module_utils.urls import open_url
+    from ansible.module_utils.urls import Request, open_url
     from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 except ImportError:  # pragma: no cover
-    open_url = None
+    Request = open_url = None
     from urllib.error import HTTPError, URLError
 
 LOGIN_V1 = "/v1-public/login"
@@ -83,19 +84,51 @@ class RancherAuthError(RancherError):
     """Rancher refused the credentials or the token (401/403)."""
 
 
-def ansible_transport(validate_certs=True, ca_path=None):
-    """Return a transport built on Ansible's ``open_url`` (proxy, CA and TLS handling included)."""
+def ansible_transport(validate_certs=True, ca_path=None, tls_server_name=None):
+    """Return a transport built on Ansible's ``open_url`` (proxy, CA and TLS handling included).
+
+    ``tls_server_name`` verifies the certificate against that name (and sends it as SNI) instead of
+    the URL's host, as ``curl --connect-to`` or kubectl's ``tls-server-name`` do: the Docker-mode role
+    calls Rancher at ``https://127.0.0.1`` while a provided or ACME certificate names the public host.
+    """
+    context = None
+    if validate_certs and tls_server_name:
+        context = _server_name_context(tls_server_name, ca_path)
 
     def _transport(method, url, headers, body, timeout):
         try:
-            resp = open_url(url, data=body, headers=headers, method=method, timeout=timeout,
-                            validate_certs=validate_certs, ca_path=ca_path,
-                            follow_redirects="safe")
+            if context is not None:
+                resp = Request().open(method, url, data=body, headers=headers, timeout=timeout,
+                                      follow_redirects="safe", context=context)
+            else:
+                resp = open_url(url, data=body, headers=headers, method=method, timeout=timeout,
+                                validate_certs=validate_certs, ca_path=ca_path,
+                                follow_redirects="safe")
             return resp.getcode(), resp.read()
         except HTTPError as exc:  # a status, not a transport failure
             return exc.code, exc.read() if hasattr(exc, "read") else b""
 
     return _transport
+
+
+class _ServerNameContext(ssl.SSLContext):
+    """An SSLContext that checks (and asks via SNI for) a fixed server name, whatever host is dialled."""
+
+    server_name = None
+
+    def wrap_socket(self, sock, *args, **kwargs):
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def _server_name_context(server_name, ca_path=None):
+    context = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
+    context.server_name = server_name
+    if ca_path:
+        context.load_verify_locations(cafile=ca_path)
+    else:
+        context.load_default_certs()
+    return context
 
 
 def connection_argument_spec():
@@ -104,12 +137,14 @@ def connection_argument_spec():
         url=dict(type="str", required=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        tls_server_name=dict(type="str"),
     )
 
 
 def client_from_params(params, **kwargs):
     """A RancherClient for a module's validated params (url, validate_certs, ca_path, retries)."""
-    return RancherClient(params["url"], ansible_transport(params["validate_certs"], params["ca_path"]),
+    return RancherClient(params["url"], ansible_transport(params["validate_certs"], params["ca_path"],
+                                                          params.get("tls_server_name")),
                          retries=params["retries"], **kwargs)
 
 
