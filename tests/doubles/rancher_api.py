@@ -110,6 +110,8 @@ class RancherDouble:
         self.version = version
         self.features = VERSIONS[version]
         self.users = {username: password}
+        self.username = username
+        self.password_changes = []          # usernames whose password changepassword changed
         self.cluster_id_after = cluster_id_after
         self.auto_registration_token = auto_registration_token
         self.active_after_polls = active_after_polls
@@ -198,14 +200,14 @@ class RancherDouble:
             if name not in taken:
                 return name
 
-    def _new_token(self, kind, description, labels=None):
+    def _new_token(self, kind, description, labels=None, user=None):
         name = self._generate_name()
         value = secrets.token_hex(16)
         # v3 and session tokens authenticate as "<name>:<key>" (v2.12.3 pkg/auth/tokens/token_util.go:34
         # SplitTokenParts); ext tokens only as "ext/<name>:<value>" (pkg/auth/requests/authenticate.go:301).
         bearer = ("ext/%s:%s" if kind == "ext" else "%s:%s") % (name, value)
         self.tokens[bearer] = {"name": name, "kind": kind, "description": description,
-                               "labels": dict(labels or {})}
+                               "labels": dict(labels or {}), "user": user or self.username}
         return name, value, bearer
 
     def api_tokens(self, kind=None):
@@ -291,6 +293,8 @@ class RancherDouble:
                                url_b64=b64(self.settings.get("server-url") or ""), token_b64=b64(reg["token"]))
 
     def _settings_route(self, method, route, query, body, bearer):
+        if route == "/v3/users" and method == "POST" and query.get("action") == ["changepassword"]:
+            return self._change_password(body, self.tokens[bearer]["user"])
         if route == "/v3/users" and method == "GET":
             return 200, {"type": "collection", "data": [{"id": "user-admin", "username": "admin", "me": True}]}, J
         if route.startswith("/v3/settings/"):
@@ -446,11 +450,41 @@ class RancherDouble:
                 self._add_reg_token(cid)
         return 200, _public(obj), J
 
+    def _change_password(self, body, user):
+        """rancher/rancher v2.12.3 pkg/auth/api/user/user_actions.go: the users collection action changepassword
+        (added by CollectionFormatter, :30) changes the password of the authenticated user (changePassword, :69-118;
+        the user is the Impersonate-User Rancher sets from the token). Checks in that order: currentPassword and
+        newPassword present, validatePassword (:195-208: at least password-min-length runes, default 12 in
+        pkg/settings/setting.go:98; not the username; not the current password), then the current password.
+        Failures are norman httperror InvalidBodyContent, 422 (rancher/norman v0.6.1 httperror/error.go:28). On
+        success the handler writes nothing, so net/http answers 200 with an empty body (norman v0.6.1
+        api/server.go handle/handleAction). Still served in v2.13.0 (which adds ext passwordchangerequests)."""
+        body = body if isinstance(body, dict) else {}
+        current, new = body.get("currentPassword"), body.get("newPassword")
+        problem = None
+        if not isinstance(current, str) or not current:
+            problem = "must specify current password"
+        elif not isinstance(new, str) or not new:
+            problem = "invalid new password"
+        elif len(new) < 12:
+            problem = "Password must be at least 12 characters"
+        elif new == user:
+            problem = "Password cannot be the same as username"
+        elif new == current:
+            problem = "The new password must not be the same as the current password"
+        elif self.users.get(user) != current:
+            problem = "invalid current password"
+        if problem:
+            return 422, {"type": "error", "status": 422, "code": "InvalidBodyContent", "message": problem}, J
+        self.users[user] = new
+        self.password_changes.append(user)
+        return 200, None, J
+
     def _login(self, body):
         if self.users.get(body.get("username")) != body.get("password"):
             return 401, {"type": "error", "status": 401, "code": "Unauthorized",
                          "message": "authentication failed"}, J
-        name, _, bearer = self._new_token("session", body.get("description", ""))
+        name, _, bearer = self._new_token("session", body.get("description", ""), user=body.get("username"))
         return 201, {"token": bearer, "expiresAt": "", "id": name, "baseType": "token", "type": "token"}, J
 
 

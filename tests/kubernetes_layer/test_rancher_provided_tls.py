@@ -1,4 +1,5 @@
-"""Docker-mode Rancher with a provided certificate: the role's API calls verify it (review k8s M4).
+"""Docker-mode Rancher with a provided certificate: the role's API calls verify it (review k8s M4), and the first
+login replaces the bootstrap password with the vault's admin password (review k8s M5).
 
 The real consumer is Python's ssl module, through Ansible's URL layer in the real rancher_token module: the
 Rancher double serves a certificate issued for a DNS name by a private CA, as a provided certificate is, and
@@ -21,6 +22,7 @@ from ansible_collections.daskmetal.platform.plugins.module_utils.rancher_api imp
     RancherClient, RancherError, ansible_transport)
 
 PASSWORD = "bootstrap-password-1234"
+ADMIN = "admin-password-from-vault-77"
 NAME = "rancher.daskmetal.test"
 
 
@@ -52,7 +54,7 @@ def test_role_api_step_verifies_the_provided_certificate(tmp_path, certs):
                  "rancher_server_tls_cert_file": str(certs["cert.pem"]), "rancher_server_tls_key_file": str(certs["key.pem"]),
                  "rancher_server_tls_ca_file": str(certs["ca.pem"]), "rancher_server_ssl_dir": str(ssl_dir),
                  "rancher_server_https_port": int(port), "rancher_server_token_file": str(token_file),
-                 "vault_rancher_bootstrap_password": PASSWORD, "vault_rancher_admin_password": PASSWORD,
+                 "vault_rancher_bootstrap_password": PASSWORD, "vault_rancher_admin_password": ADMIN,
                  "__rancher_server_ping": {"status": 200}}
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
@@ -66,3 +68,7 @@ def test_role_api_step_verifies_the_provided_certificate(tmp_path, certs):
         assert set(d.sni_names) == {NAME}
         assert d.settings["server-url"] == "https://%s:%s" % (NAME, port)
         assert token_file.read_text().strip() in d.tokens
+        # the bootstrap password (readable in the container environment) is no longer the admin password
+        assert d.users["admin"] == ADMIN and d.password_changes == ["admin"]
+        assert PASSWORD not in proc.stdout + proc.stderr and ADMIN not in proc.stdout + proc.stderr
+        assert "WARNING: vault_rancher_admin_password is not set" not in proc.stdout

@@ -238,6 +238,15 @@ class RancherClient:
         finally:
             self.token = None
 
+    def change_password(self, current, new):
+        """Change the logged-in user's password: ``POST /v3/users?action=changepassword``
+        ``{"currentPassword", "newPassword"}`` answers 200 with no body, 422 InvalidBodyContent when
+        the current password is wrong or the new one too short (< 12), the username, or the current
+        one (rancher/rancher v2.12.3 pkg/auth/api/user/user_actions.go:30,69-118,195-208; v2.13.0
+        still serves it). Not retried after an ambiguous answer: the caller logs in again instead."""
+        self.request("POST", "/v3/users?action=changepassword",
+                     {"currentPassword": current, "newPassword": new}, ok=(200, 201, 204))
+
     def token_valid(self, token=None):
         """True when ``token`` (default: the client's) authenticates; False on 401/403."""
         saved = self.token
@@ -446,23 +455,31 @@ def _message(data, raw):
 
 # ---------------------------------------------------------------------- flows used by the modules
 def ensure_api_token(client, username, password, existing_token=None, server_url=None,
-                     description="daskmetal automation", ttl_ms=0, token_api="auto", check_mode=False):
+                     description="daskmetal automation", ttl_ms=0, token_api="auto", check_mode=False,
+                     bootstrap_password=None):
     """Log in, set ``server-url``, and return a working API token.
 
     An ``existing_token`` that still authenticates is kept (idempotence: one token per
     controller, not one per run). A login session is logged out again, also when a step fails.
-    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``.
+    With ``bootstrap_password``, ``password`` is the admin password to end up with: when it does
+    not log in but the bootstrap password does, the password is changed to it (also when a token
+    is kept, so the bootstrap password never stays the admin password).
+    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``,
+    ``password_changed``.
     """
     result = {"token": None, "created": False, "server_url_changed": False,
-              "login_path": None, "token_api": None}
+              "login_path": None, "token_api": None, "password_changed": False}
     keep = bool(existing_token) and client.token_valid(existing_token)
-    if keep:
-        client.token = existing_token
-        result["token"] = existing_token
-        result["token_api"] = "existing"
-    else:
-        _, result["login_path"] = client.login(username, password, description="daskmetal login")
+    session = not keep or (bootstrap_password and bootstrap_password != password)
+    if session:
+        result["login_path"], result["password_changed"] = _login_admin(
+            client, username, password, bootstrap_password, check_mode)
     try:
+        if keep:
+            if session:
+                client.logout()
+            client.token = existing_token
+            result.update(token=existing_token, token_api="existing")
         if server_url:
             result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
         if not keep:
@@ -476,6 +493,32 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
             client.logout()
             client.token = result["token"]
     return result
+
+
+def _login_admin(client, username, password, bootstrap_password, check_mode):
+    """Log in with ``password``; failing that, with ``bootstrap_password`` and change it to ``password``.
+
+    Returns ``(login_path, password_changed)``; the client is left logged in.
+    """
+    try:
+        return client.login(username, password, description="daskmetal login")[1], False
+    except RancherAuthError:
+        if not bootstrap_password or bootstrap_password == password:
+            raise
+    try:
+        path = client.login(username, bootstrap_password, description="daskmetal login")[1]
+    except RancherAuthError as exc:
+        raise RancherAuthError("neither the admin password nor the bootstrap password logs in as %s (%s)"
+                               % (username, exc), status=exc.status, url=exc.url)
+    if not check_mode:
+        try:
+            client.change_password(bootstrap_password, password)
+        except RancherError as exc:
+            client.logout()
+            raise RancherError("logged in with the bootstrap password but could not set the admin password "
+                               "(Rancher needs at least 12 characters, not the username): %s" % exc,
+                               status=exc.status, url=exc.url)
+    return path, True
 
 
 def ensure_imported_cluster(client, name, namespace="fleet-default", labels=None, description=None,
