@@ -25,6 +25,9 @@ Behaviour worth knowing in tests:
 * The management cluster is ``pending`` until its import manifest was downloaded (standing in
   for "the manifest was applied and the agent connected"), then ``active`` after
   ``active_after_polls`` further polls of ``GET /v3/clusters/<id>``.
+* ``tls=(certfile, keyfile)`` serves HTTPS with that certificate, as Docker-mode Rancher serves the
+  certificate mounted at /etc/rancher/ssl/cert.pem (Rancher docs v2.12, "Installing Rancher on a Single Node
+  Using Docker", option "Bring Your Own Certificate"); ``sni_names`` records the server names clients asked for.
 * Fault injection (not upstream behaviour): ``fail_next`` answers 503 to that many requests;
   ``fail_after_commit`` makes that many token-creating POSTs create the token and then answer
   500 (what a client sees when a proxy or the apiserver times out after the write).
@@ -39,6 +42,7 @@ import itertools
 import json
 import random
 import secrets
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -100,12 +104,14 @@ EXT_TOKENS = "/apis/ext.cattle.io/v1/tokens"
 class RancherDouble:
     def __init__(self, version=DEFAULT_VERSION, password="bootstrap-password-1234", username="admin",
                  cluster_id_after=1, auto_registration_token=True, active_after_polls=1,
-                 fail_next=0, fail_after_commit=0, seed=0):
+                 fail_next=0, fail_after_commit=0, seed=0, tls=None):
         if version not in VERSIONS:
             raise ValueError("unknown Rancher version %r (known: %s)" % (version, ", ".join(VERSIONS)))
         self.version = version
         self.features = VERSIONS[version]
         self.users = {username: password}
+        self.username = username
+        self.password_changes = []          # usernames whose password changepassword changed
         self.cluster_id_after = cluster_id_after
         self.auto_registration_token = auto_registration_token
         self.active_after_polls = active_after_polls
@@ -122,6 +128,8 @@ class RancherDouble:
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
+        self.tls = tls                      # (certfile, keyfile) -> HTTPS
+        self.sni_names = []                 # server names (SNI) of TLS handshakes
 
     # ----------------------------------------------------------- lifecycle
     def start(self, port=0):
@@ -155,6 +163,15 @@ class RancherDouble:
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+
+            def _sni(sock, name, ctx):
+                double.sni_names.append(name)
+
+            context.sni_callback = _sni
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -167,7 +184,7 @@ class RancherDouble:
     @property
     def url(self):
         host, port = self._server.server_address[:2]
-        return "http://%s:%d" % (host, port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", host, port)
 
     def __enter__(self):
         return self.start()
@@ -183,14 +200,14 @@ class RancherDouble:
             if name not in taken:
                 return name
 
-    def _new_token(self, kind, description, labels=None):
+    def _new_token(self, kind, description, labels=None, user=None):
         name = self._generate_name()
         value = secrets.token_hex(16)
         # v3 and session tokens authenticate as "<name>:<key>" (v2.12.3 pkg/auth/tokens/token_util.go:34
         # SplitTokenParts); ext tokens only as "ext/<name>:<value>" (pkg/auth/requests/authenticate.go:301).
         bearer = ("ext/%s:%s" if kind == "ext" else "%s:%s") % (name, value)
         self.tokens[bearer] = {"name": name, "kind": kind, "description": description,
-                               "labels": dict(labels or {})}
+                               "labels": dict(labels or {}), "user": user or self.username}
         return name, value, bearer
 
     def api_tokens(self, kind=None):
@@ -276,6 +293,8 @@ class RancherDouble:
                                url_b64=b64(self.settings.get("server-url") or ""), token_b64=b64(reg["token"]))
 
     def _settings_route(self, method, route, query, body, bearer):
+        if route == "/v3/users" and method == "POST" and query.get("action") == ["changepassword"]:
+            return self._change_password(body, self.tokens[bearer]["user"])
         if route == "/v3/users" and method == "GET":
             return 200, {"type": "collection", "data": [{"id": "user-admin", "username": "admin", "me": True}]}, J
         if route.startswith("/v3/settings/"):
@@ -431,11 +450,41 @@ class RancherDouble:
                 self._add_reg_token(cid)
         return 200, _public(obj), J
 
+    def _change_password(self, body, user):
+        """rancher/rancher v2.12.3 pkg/auth/api/user/user_actions.go: the users collection action changepassword
+        (added by CollectionFormatter, :30) changes the password of the authenticated user (changePassword, :69-118;
+        the user is the Impersonate-User Rancher sets from the token). Checks in that order: currentPassword and
+        newPassword present, validatePassword (:195-208: at least password-min-length runes, default 12 in
+        pkg/settings/setting.go:98; not the username; not the current password), then the current password.
+        Failures are norman httperror InvalidBodyContent, 422 (rancher/norman v0.6.1 httperror/error.go:28). On
+        success the handler writes nothing, so net/http answers 200 with an empty body (norman v0.6.1
+        api/server.go handle/handleAction). Still served in v2.13.0 (which adds ext passwordchangerequests)."""
+        body = body if isinstance(body, dict) else {}
+        current, new = body.get("currentPassword"), body.get("newPassword")
+        problem = None
+        if not isinstance(current, str) or not current:
+            problem = "must specify current password"
+        elif not isinstance(new, str) or not new:
+            problem = "invalid new password"
+        elif len(new) < 12:
+            problem = "Password must be at least 12 characters"
+        elif new == user:
+            problem = "Password cannot be the same as username"
+        elif new == current:
+            problem = "The new password must not be the same as the current password"
+        elif self.users.get(user) != current:
+            problem = "invalid current password"
+        if problem:
+            return 422, {"type": "error", "status": 422, "code": "InvalidBodyContent", "message": problem}, J
+        self.users[user] = new
+        self.password_changes.append(user)
+        return 200, None, J
+
     def _login(self, body):
         if self.users.get(body.get("username")) != body.get("password"):
             return 401, {"type": "error", "status": 401, "code": "Unauthorized",
                          "message": "authentication failed"}, J
-        name, _, bearer = self._new_token("session", body.get("description", ""))
+        name, _, bearer = self._new_token("session", body.get("description", ""), user=body.get("username"))
         return 201, {"token": bearer, "expiresAt": "", "id": name, "baseType": "token", "type": "token"}, J
 
 

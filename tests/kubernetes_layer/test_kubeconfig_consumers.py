@@ -84,7 +84,7 @@ def apiserver(server):
 def _run_role_tasks(workdir, tasks_file, url, label):
     dest = workdir / label / "daskmetal.yaml"
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_FACT_CACHING="memory")
+               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory")
     extra = {"kc_tasks": str(tasks_file), "kc_source": str(workdir / "rke2.yaml"), "rke2_kubeconfig_dest": str(dest),
              "rke2_kubeconfig_server": url, "rke2_cluster_name": "daskmetal", "rke2_api_port": 6443,
              "ansible_python_interpreter": sys.executable}
@@ -185,3 +185,27 @@ def test_negative_control_regex_output_is_refused(regex_kubeconfig, workdir, api
         assert ver.returncode != 0 and "serverVersion" not in ver.stdout, ver.stdout + ver.stderr
     # nobody authenticated: every connection attempt failed the TLS client-certificate check
     assert all(cn is None for _, cn in apiserver.requests) and apiserver.handshake_failures
+
+
+def test_published_kubeconfig_path_survives_into_a_later_run(workdir, server, tmp_path):
+    """A day-2 playbook run alone (a new ansible-playbook process) finds rke2_kubeconfig_path through the fact
+    cache ansible.cfg configures (jsonfile), as the metallb/monitoring/dask defaults read it (platform MAJOR 4)."""
+    cache = tmp_path / "facts"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile",
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache))
+    dest = workdir / "cached" / "daskmetal.yaml"
+    extra = {"kc_tasks": str(TASKS), "kc_source": str(workdir / "rke2.yaml"), "rke2_kubeconfig_dest": str(dest),
+             "rke2_kubeconfig_server": server.url, "rke2_cluster_name": "daskmetal", "rke2_api_port": 6443,
+             "ansible_python_interpreter": sys.executable}
+    first = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         FLOW, "-e", json.dumps(extra)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stdout[-3000:]
+    later = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+         "-m", "ansible.builtin.debug", "-a", "msg={{ rke2_kubeconfig_path | default('not cached') }}",
+         "-e", json.dumps({"ansible_python_interpreter": sys.executable})],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert later.returncode == 0, later.stdout[-3000:]
+    assert '"msg": "%s"' % dest in later.stdout, later.stdout[-2000:]

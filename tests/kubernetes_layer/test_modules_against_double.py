@@ -37,7 +37,7 @@ def test_modules_flow(tmp_path, version):
     report = tmp_path / "report.json"
     with RancherDouble(version=version, password=PASSWORD, cluster_id_after=2, active_after_polls=2) as d:
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_FACT_CACHING="memory",
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",

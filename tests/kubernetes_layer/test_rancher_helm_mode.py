@@ -24,7 +24,7 @@ CASES = [("ip", "10.147.17.5", "is an IP address"), ("empty", "", "is empty"),
 
 def _env():
     return dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_FACT_CACHING="memory",
+                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
                 NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
 
 

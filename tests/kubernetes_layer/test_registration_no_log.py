@@ -34,7 +34,7 @@ def test_registration_never_prints_the_registration_token(tmp_path):
                  "rancher_server_api_url": d.url, "rancher_server_token_file": str(token_file),
                  "rke2_kubeconfig_dest": str(kubeconfig), "registration_wait_timeout": 30}
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_FACT_CACHING="memory",
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "-i", str(inventory),

@@ -100,7 +100,7 @@ def render(tmp_path, extra=None):
                   "ansible_python_interpreter": sys.executable}
     extra_vars.update(extra or {})
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default",
-               ANSIBLE_FACT_CACHING="memory", ANSIBLE_RETRY_FILES_ENABLED="0")
+               ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory", ANSIBLE_RETRY_FILES_ENABLED="0")
     proc = subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", INVENTORY, os.path.join(os.path.dirname(__file__), "render.yml"),
          "-e", "@" + TEST_SECRETS, "-e", json.dumps(extra_vars)],
@@ -217,6 +217,49 @@ def test_release_url_and_rancher_arguments(default_render, airgap_render):
     a = load(airgap_render, "rancher-1", "derived.json")
     assert a["rancher_command"] == ["--no-cacerts"]
     assert "/etc/daskmetal/rancher/ssl/key.pem:/etc/rancher/ssl/key.pem:ro" in a["rancher_ssl_mounts"]
+
+
+# ------------------------------------------------------------------ ports off the public interface (host-security C1)
+def test_nodeports_answer_only_on_zerotier_addresses(default_render):
+    """kube-proxy --nodeport-addresses (kubernetes cmd/kube-proxy/app/options.go: a list of CIDRs) via kube-proxy-arg
+    (rke2 v1.33.5 pkg/cli/cmds/{server,agent}.go copy it to kube-proxy): the ZeroTier network, which holds every
+    node address, so NodePorts keep working on ZeroTier and are not opened on the public interface."""
+    import ipaddress
+
+    for host in SERVERS + AGENTS:
+        cfg = load(default_render, host, "config.yaml")
+        assert cfg["kube-proxy-arg"] == ["nodeport-addresses=10.147.17.0/24"], host
+        flag, _, value = cfg["kube-proxy-arg"][0].partition("=")
+        nets = [ipaddress.ip_network(v) for v in value.split(",")]
+        assert any(ipaddress.ip_address(cfg["node-ip"]) in n for n in nets)
+
+
+def test_rancher_ports_are_published_on_the_zerotier_address_only(default_render, airgap_render):
+    """community.docker's own parser (docker_container _preprocess_ports, the code that builds the Docker API port
+    bindings from published_ports) reads what the role passes."""
+    from ansible_collections.community.docker.plugins.module_utils.module_container.base import _preprocess_ports
+
+    class Module:
+        def fail_json(self, **kw):
+            raise AssertionError(kw["msg"])
+
+    r = load(default_render, "rancher-1", "derived.json")
+    binds = _preprocess_ports(Module(), {"published_ports": r["rancher_ports"]})["published_ports"]
+    assert binds == {80: ("10.147.17.10", "80"), 443: ("10.147.17.10", "443")}
+    # the API step talks to the address Rancher listens on (127.0.0.1 no longer answers)
+    assert r["rancher_api_url"] == "https://10.147.17.10:443"
+
+
+def test_rancher_acme_mode_keeps_every_address(tmp_path):
+    """Let's Encrypt validates over the public interface: acme mode binds every address (also loopback for the API)."""
+    out = render(tmp_path, {"rancher_server_tls_mode": "acme", "rancher_server_acme_domain": "rancher.example.org"})
+    from ansible_collections.community.docker.plugins.module_utils.module_container.base import (
+        _DEFAULT_IP_REPLACEMENT_STRING, _preprocess_ports)
+
+    r = load(out, "rancher-1", "derived.json")
+    binds = _preprocess_ports(None, {"published_ports": r["rancher_ports"]})["published_ports"]
+    assert binds == {80: (_DEFAULT_IP_REPLACEMENT_STRING, "80"), 443: (_DEFAULT_IP_REPLACEMENT_STRING, "443")}
+    assert r["rancher_api_url"] == "https://127.0.0.1:443" and r["rancher_url"] == "https://rancher.example.org"
 
 
 # ------------------------------------------------------------------ modes and secrets (static + rendered)

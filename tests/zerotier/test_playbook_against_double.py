@@ -88,7 +88,7 @@ def _run(tmp_path, extra, check=False):
     if check:
         cmd += ["--check", "--diff"]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_FACT_CACHING="memory",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"))
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     return proc

@@ -26,7 +26,7 @@ _ARGS = {
     "roles": {"type": "list", "elements": "str"},
     "inputs": {"type": "dict", "default": {}},
 }
-_INPUTS = ("worker_replicas", "node", "node_groups", "teardown_layers", "restore_files")
+_INPUTS = ("worker_replicas", "node", "node_groups", "teardown_layers", "restore_files", "allow_even_servers")
 
 
 def _plain(value):

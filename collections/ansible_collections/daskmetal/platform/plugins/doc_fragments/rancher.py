@@ -22,6 +22,12 @@ options:
   ca_path:
     description: CA bundle to verify Rancher's certificate with.
     type: path
+  tls_server_name:
+    description:
+      - Verify Rancher's certificate against this name (also sent as SNI) instead of the host in O(url).
+      - For calling Rancher at C(https://127.0.0.1) when its certificate names the public host name.
+      - Only used when O(validate_certs=true).
+    type: str
   retries:
     description:
       - Retries for connection errors and 429/5xx answers.

@@ -47,10 +47,14 @@ _SERVICE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class PlanError(ValueError):
-    """The plan is invalid. ``errors`` lists every problem found, each naming its variable path."""
+    """The plan is invalid. ``errors`` lists every problem found, each naming its variable path.
 
-    def __init__(self, errors):
+    ``problems`` holds the same items structured: dicts with ``variable``, ``problem`` and ``fix``.
+    """
+
+    def __init__(self, errors, problems=None):
         self.errors = list(errors)
+        self.problems = list(problems) if problems is not None else [_split_error(e) for e in self.errors]
         super(PlanError, self).__init__(
             "the addressing plan is invalid (%d problem%s):\n- %s"
             % (len(self.errors), "" if len(self.errors) == 1 else "s", "\n- ".join(self.errors))
@@ -88,12 +92,112 @@ def _ip(value):
     return str(ipaddress.IPv4Address(int(value)))
 
 
+def _split_error(text):
+    """'path: problem; fix: fix' -> {"variable", "problem", "fix"} (for errors built as plain strings)."""
+    variable, _, rest = text.partition(": ")
+    problem, _, fix = rest.rpartition("; fix: ")
+    if not problem:
+        problem, fix = fix, ""
+    return {"variable": variable, "problem": problem, "fix": fix}
+
+
 class _Errors(object):
     def __init__(self):
         self.items = []
+        self.problems = []
 
     def add(self, path, message, fix):
         self.items.append("%s: %s; fix: %s" % (path, message, fix))
+        self.problems.append({"variable": path, "problem": message, "fix": fix})
+
+
+# Address scopes as zerotier-one sees them: ZeroTierOne 1.14.1 node/InetAddress.cpp InetAddress::ipScope(), applied
+# by service/OneService.cpp checkIfManagedIsAllowed(): NONE, MULTICAST, LOOPBACK and LINK_LOCAL managed addresses are
+# never put on the interface, GLOBAL ones only when the member sets allowGlobal (the zerotier role does not), PRIVATE
+# and PSEUDOPRIVATE ones always. The plan accepts only ZeroTier's PRIVATE scope, which is RFC 1918, CGNAT (RFC 6598)
+# and the documentation/benchmark ranges; PSEUDOPRIVATE is public space assigned to others (6/8, 11/8, 51/8, ...), and
+# 240/4 is reserved.
+_PRIVATE_NETS = tuple(ipaddress.IPv4Network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+    "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24"))
+_NEVER_APPLIED = tuple((ipaddress.IPv4Network(n), what) for n, what in (
+    ("0.0.0.0/8", "reserved (0.0.0.0/8, ZeroTier scope NONE)"),
+    ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
+    ("169.254.0.0/16", "link-local (169.254.0.0/16)"),
+    ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+    ("255.0.0.0/8", "reserved (255.0.0.0/8, ZeroTier scope NONE)")))
+_PSEUDOPRIVATE_OCTETS = (6, 11, 21, 22, 25, 26, 28, 29, 30, 51, 55, 56)
+_PRIVATE_FIX = "use an RFC 1918 or CGNAT range such as 10.147.17.0/24 (10/8, 172.16/12, 192.168/16, 100.64/10)"
+
+
+_WHY = {
+    "never": "zerotier-one never puts such a managed address on the interface (OneService checkIfManagedIsAllowed)",
+    "global": ("zerotier-one puts a global managed address on the interface only when the member sets allowGlobal, "
+               "which daskmetal does not, and it would hide the internet hosts that own these addresses"),
+    "public": "these addresses belong to internet hosts or cannot be used, so members could not reach the real owners",
+}
+
+
+def _scope_problem(net):
+    """(kind, text) saying why ``net`` is not private address space, or None when one private range holds it.
+
+    kind is "never" (zerotier-one never applies it), "global" (needs allowGlobal) or "public" (other non-private).
+    """
+    if any(net.subnet_of(p) for p in _PRIVATE_NETS):
+        return None
+    for bad, what in _NEVER_APPLIED:
+        if net.overlaps(bad):
+            return "never", "%s includes %s addresses" % (net, what)
+    first = int(net.network_address) >> 24
+    if first >= 240:
+        return "public", "%s includes reserved addresses (240.0.0.0/4)" % net
+    if first in _PSEUDOPRIVATE_OCTETS:
+        return "public", ("%s is public address space (ZeroTier calls %d.0.0.0/8 pseudo-private, but it is routed on "
+                          "the internet)" % (net, first))
+    if any(net.overlaps(p) for p in _PRIVATE_NETS):
+        return "public", "%s is not inside one private range (it also covers public addresses)" % net
+    return "global", "%s is public (global) address space" % net
+
+
+def _check_zerotier_scope(net, errors, path):
+    found = _scope_problem(net)
+    if found is not None:
+        errors.add(path, "%s: %s" % (found[1], _WHY[found[0]]), _PRIVATE_FIX)
+
+
+def _check_kubernetes_scope(knet, errors, path):
+    found = _scope_problem(knet)
+    if found is not None:
+        errors.add(path, "%s: pod and service addresses there would hide the same addresses elsewhere or cannot be routed" % found[1],
+                   "use a private range (RFC 1918 or 100.64.0.0/10) such as the RKE2 defaults 10.42.0.0/16 and 10.43.0.0/16")
+
+
+def _check_multicast_limit(mcast, bridges, errors, path):
+    """Every multicast (ARP included) goes to the active bridges first, counted against multicastLimit."""
+    if bridges and mcast <= len(bridges):
+        errors.add(path, "%d is not more than the %d active bridge(s) (the MetalLB speakers %s): zerotier-one sends every "
+                   "multicast, ARP included, to the active bridges first and counts them against the limit "
+                   "(ZeroTierOne 1.14.1 node/Multicaster.cpp), so ARP between the other members fails"
+                   % (mcast, len(bridges), ", ".join(bridges)),
+                   "set it to at least %d (the number of speakers + 8), e.g. the default %d"
+                   % (len(bridges) + 8, max(DEFAULT_MULTICAST_LIMIT, len(bridges) + 8)))
+
+
+_SECTION_KEYS = {
+    "zerotier": ("network_id", "network_name", "cidr", "auto_assign_pool", "node_range", "mtu", "multicast_limit",
+                 "private", "enable_broadcast"),
+    "metallb": ("speakers", "pools"),
+    "kubernetes": ("cluster_cidr", "service_cidr"),
+}
+_POOL_KEYS = ("name", "addresses", "auto_assign")
+
+
+def _check_unknown_keys(section, path, allowed, errors):
+    """A typo inside a section (multicast_limt, autoassign) would otherwise be dropped silently."""
+    if not isinstance(section, Mapping):
+        return
+    for key in sorted(str(k) for k in section if k not in allowed):
+        errors.add("%s.%s" % (path, key), "unknown key", "remove it or check its spelling (%s)" % ", ".join(allowed))
 
 
 def _is_str(value):
@@ -275,6 +379,8 @@ def derive(plan, groups):
 
     zt = _mapping(plan.get("zerotier"), VAR + ".zerotier", errors, required=True)
     p_zt = VAR + ".zerotier"
+    for section, allowed in _SECTION_KEYS.items():
+        _check_unknown_keys(plan.get(section), "%s.%s" % (VAR, section), allowed, errors)
 
     # --- network id --------------------------------------------------------------------------
     nwid_raw = zt.get("network_id", "")
@@ -283,6 +389,11 @@ def derive(plan, groups):
         nwid = None  # create one (self-hosted controller mode)
     elif _is_str(nwid_raw) and _NWID_RE.match(nwid_raw.strip().lower()):
         nwid = nwid_raw.strip().lower()
+        # the first 10 digits are the controller's ZeroTier address; 0 and 0xff... are reserved
+        # (ZeroTierOne 1.14.1 node/Address.hpp isReserved, node/Constants.hpp ZT_ADDRESS_RESERVED_PREFIX)
+        if int(nwid[:10], 16) == 0 or nwid.startswith("ff"):
+            errors.add(p_zt + ".network_id", "%s has controller address %s, which ZeroTier reserves" % (nwid, nwid[:10]),
+                       "copy the real id from ZeroTier Central or the controller (its first 10 digits are the controller's node id)")
     else:
         errors.add(p_zt + ".network_id", "%r is not a ZeroTier network id (16 hexadecimal digits)" % (nwid_raw,),
                    "copy the id from ZeroTier Central (e.g. 8bd5124fd6000001; quote it in YAML), or set \"\" to have the self-hosted controller create one")
@@ -297,6 +408,9 @@ def derive(plan, groups):
     if net is not None and net.prefixlen > 30:
         errors.add(p_zt + ".cidr", "%s is too small for a network (/%d)" % (net, net.prefixlen), "use a /30 or larger network, e.g. a /24")
         net = None
+    if net is not None:
+        # MetalLB pools, services and node addresses must lie inside the cidr, so they inherit this check
+        _check_zerotier_scope(net, errors, p_zt + ".cidr")
 
     pool = None
     if zt.get("auto_assign_pool") not in (None, ""):
@@ -352,6 +466,7 @@ def derive(plan, groups):
     for i, entry in enumerate(_list(mlb.get("pools"), VAR + ".metallb.pools", errors)):
         p_pool = "%s.metallb.pools[%d]" % (VAR, i)
         entry = _mapping(entry, p_pool, errors)
+        _check_unknown_keys(entry, p_pool, _POOL_KEYS, errors)
         pname = entry.get("name")
         if not _is_str(pname) or not _POOL_NAME_RE.match(pname):
             errors.add(p_pool + ".name", "%r is not a valid pool name" % (pname,),
@@ -427,6 +542,8 @@ def derive(plan, groups):
                    "name a group that has hosts, or list hostnames")
     elif pools_out and speakers_raw in (None, "", []):
         errors.add(p_spk, "is empty but MetalLB pools are defined", "name the group of nodes that announce MetalLB addresses (e.g. rke2_agents)")
+    # speakers become active bridges (see host_out below)
+    _check_multicast_limit(mcast, [h for h in hosts if h in speakers], errors, p_zt + ".multicast_limit")
 
     # --- services ------------------------------------------------------------------------------
     services = {}
@@ -450,6 +567,13 @@ def derive(plan, groups):
             errors.add(path, "%s is in no MetalLB pool" % addr,
                        "pick an address inside one of %s.metallb.pools (preferably one with auto_assign: false)" % VAR)
             continue
+        if any(p["name"] == owner and p["auto_assign"] for p in pools_out):
+            # MetalLB hands addresses of an autoAssign pool to any LoadBalancer Service that asks for none,
+            # so another Service can hold the planned address before ours is created
+            errors.add(path, "%s is in MetalLB pool %s, which has auto_assign: true, so another LoadBalancer Service can "
+                       "take it first" % (addr, owner),
+                       "move it into a pool with auto_assign: false (e.g. the example's services pool)")
+            continue
         if int(addr) in seen_service_ips:
             errors.add(path, "%s is also the address of service %s" % (addr, seen_service_ips[int(addr)]), "give each service its own address")
             continue
@@ -467,6 +591,7 @@ def derive(plan, groups):
         if knet is None:
             continue
         k_out[key] = str(knet)
+        _check_kubernetes_scope(knet, errors, path)
         if net is not None and knet.overlaps(net):
             errors.add(path, "%s overlaps the ZeroTier network %s.cidr (%s)" % (knet, p_zt, net),
                        "choose a Kubernetes range that does not contain ZeroTier addresses (RKE2 defaults: 10.42.0.0/16, 10.43.0.0/16)")
@@ -476,7 +601,7 @@ def derive(plan, groups):
         k_nets.append((path, knet))
 
     if errors.items:
-        raise PlanError(errors.items)
+        raise PlanError(errors.items, errors.problems)
 
     pools_api = []
     if pool is not None:

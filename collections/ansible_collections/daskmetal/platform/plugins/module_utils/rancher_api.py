@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import time
 
 try:  # the client is usable (and tested) without Ansible's URL helpers
-    from ansible.module_utils.urls import open_url
+    from ansible.module_utils.urls import Request, open_url
     from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 except ImportError:  # pragma: no cover
-    open_url = None
+    Request = open_url = None
     from urllib.error import HTTPError, URLError
 
 LOGIN_V1 = "/v1-public/login"
@@ -83,19 +84,51 @@ class RancherAuthError(RancherError):
     """Rancher refused the credentials or the token (401/403)."""
 
 
-def ansible_transport(validate_certs=True, ca_path=None):
-    """Return a transport built on Ansible's ``open_url`` (proxy, CA and TLS handling included)."""
+def ansible_transport(validate_certs=True, ca_path=None, tls_server_name=None):
+    """Return a transport built on Ansible's ``open_url`` (proxy, CA and TLS handling included).
+
+    ``tls_server_name`` verifies the certificate against that name (and sends it as SNI) instead of
+    the URL's host, as ``curl --connect-to`` or kubectl's ``tls-server-name`` do: the Docker-mode role
+    calls Rancher at ``https://127.0.0.1`` while a provided or ACME certificate names the public host.
+    """
+    context = None
+    if validate_certs and tls_server_name:
+        context = _server_name_context(tls_server_name, ca_path)
 
     def _transport(method, url, headers, body, timeout):
         try:
-            resp = open_url(url, data=body, headers=headers, method=method, timeout=timeout,
-                            validate_certs=validate_certs, ca_path=ca_path,
-                            follow_redirects="safe")
+            if context is not None:
+                resp = Request().open(method, url, data=body, headers=headers, timeout=timeout,
+                                      follow_redirects="safe", context=context)
+            else:
+                resp = open_url(url, data=body, headers=headers, method=method, timeout=timeout,
+                                validate_certs=validate_certs, ca_path=ca_path,
+                                follow_redirects="safe")
             return resp.getcode(), resp.read()
         except HTTPError as exc:  # a status, not a transport failure
             return exc.code, exc.read() if hasattr(exc, "read") else b""
 
     return _transport
+
+
+class _ServerNameContext(ssl.SSLContext):
+    """An SSLContext that checks (and asks via SNI for) a fixed server name, whatever host is dialled."""
+
+    server_name = None
+
+    def wrap_socket(self, sock, *args, **kwargs):
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def _server_name_context(server_name, ca_path=None):
+    context = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
+    context.server_name = server_name
+    if ca_path:
+        context.load_verify_locations(cafile=ca_path)
+    else:
+        context.load_default_certs()
+    return context
 
 
 def connection_argument_spec():
@@ -104,12 +137,14 @@ def connection_argument_spec():
         url=dict(type="str", required=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        tls_server_name=dict(type="str"),
     )
 
 
 def client_from_params(params, **kwargs):
     """A RancherClient for a module's validated params (url, validate_certs, ca_path, retries)."""
-    return RancherClient(params["url"], ansible_transport(params["validate_certs"], params["ca_path"]),
+    return RancherClient(params["url"], ansible_transport(params["validate_certs"], params["ca_path"],
+                                                          params.get("tls_server_name")),
                          retries=params["retries"], **kwargs)
 
 
@@ -202,6 +237,15 @@ class RancherClient:
             return False
         finally:
             self.token = None
+
+    def change_password(self, current, new):
+        """Change the logged-in user's password: ``POST /v3/users?action=changepassword``
+        ``{"currentPassword", "newPassword"}`` answers 200 with no body, 422 InvalidBodyContent when
+        the current password is wrong or the new one too short (< 12), the username, or the current
+        one (rancher/rancher v2.12.3 pkg/auth/api/user/user_actions.go:30,69-118,195-208; v2.13.0
+        still serves it). Not retried after an ambiguous answer: the caller logs in again instead."""
+        self.request("POST", "/v3/users?action=changepassword",
+                     {"currentPassword": current, "newPassword": new}, ok=(200, 201, 204))
 
     def token_valid(self, token=None):
         """True when ``token`` (default: the client's) authenticates; False on 401/403."""
@@ -411,23 +455,31 @@ def _message(data, raw):
 
 # ---------------------------------------------------------------------- flows used by the modules
 def ensure_api_token(client, username, password, existing_token=None, server_url=None,
-                     description="daskmetal automation", ttl_ms=0, token_api="auto", check_mode=False):
+                     description="daskmetal automation", ttl_ms=0, token_api="auto", check_mode=False,
+                     bootstrap_password=None):
     """Log in, set ``server-url``, and return a working API token.
 
     An ``existing_token`` that still authenticates is kept (idempotence: one token per
     controller, not one per run). A login session is logged out again, also when a step fails.
-    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``.
+    With ``bootstrap_password``, ``password`` is the admin password to end up with: when it does
+    not log in but the bootstrap password does, the password is changed to it (also when a token
+    is kept, so the bootstrap password never stays the admin password).
+    Returns a dict: ``token``, ``created``, ``server_url_changed``, ``login_path``, ``token_api``,
+    ``password_changed``.
     """
     result = {"token": None, "created": False, "server_url_changed": False,
-              "login_path": None, "token_api": None}
+              "login_path": None, "token_api": None, "password_changed": False}
     keep = bool(existing_token) and client.token_valid(existing_token)
-    if keep:
-        client.token = existing_token
-        result["token"] = existing_token
-        result["token_api"] = "existing"
-    else:
-        _, result["login_path"] = client.login(username, password, description="daskmetal login")
+    session = not keep or (bootstrap_password and bootstrap_password != password)
+    if session:
+        result["login_path"], result["password_changed"] = _login_admin(
+            client, username, password, bootstrap_password, check_mode)
     try:
+        if keep:
+            if session:
+                client.logout()
+            client.token = existing_token
+            result.update(token=existing_token, token_api="existing")
         if server_url:
             result["server_url_changed"] = client.ensure_setting("server-url", server_url, check_mode=check_mode)
         if not keep:
@@ -441,6 +493,32 @@ def ensure_api_token(client, username, password, existing_token=None, server_url
             client.logout()
             client.token = result["token"]
     return result
+
+
+def _login_admin(client, username, password, bootstrap_password, check_mode):
+    """Log in with ``password``; failing that, with ``bootstrap_password`` and change it to ``password``.
+
+    Returns ``(login_path, password_changed)``; the client is left logged in.
+    """
+    try:
+        return client.login(username, password, description="daskmetal login")[1], False
+    except RancherAuthError:
+        if not bootstrap_password or bootstrap_password == password:
+            raise
+    try:
+        path = client.login(username, bootstrap_password, description="daskmetal login")[1]
+    except RancherAuthError as exc:
+        raise RancherAuthError("neither the admin password nor the bootstrap password logs in as %s (%s)"
+                               % (username, exc), status=exc.status, url=exc.url)
+    if not check_mode:
+        try:
+            client.change_password(bootstrap_password, password)
+        except RancherError as exc:
+            client.logout()
+            raise RancherError("logged in with the bootstrap password but could not set the admin password "
+                               "(Rancher needs at least 12 characters, not the username): %s" % exc,
+                               status=exc.status, url=exc.url)
+    return path, True
 
 
 def ensure_imported_cluster(client, name, namespace="fleet-default", labels=None, description=None,

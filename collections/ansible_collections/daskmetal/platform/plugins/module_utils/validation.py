@@ -97,14 +97,14 @@ ROLE_VARS = {
                        "rancher_server_helm_tls_source", "rancher_server_url", "rancher_server_hostname",
                        "rancher_server_bootstrap_password", "rancher_server_admin_password",
                        "rancher_server_registry", "rancher_server_helm_chart_version",
-                       "rancher_server_cert_manager_version"),
+                       "rancher_server_cert_manager_version", "rancher_server_bind_address"),
     "rke2": ("rke2_version", "rke2_token", "rke2_install_method", "rke2_artifacts_dir", "rke2_tarball_sha256",
              "rke2_servers_group", "rke2_release_url_base", "rke2_system_default_registry", "rke2_registries",
              "rke2_cni", "rke2_cluster_cidr", "rke2_service_cidr"),
     "helm": ("helm_version", "helm_download_base_url"),
     "metallb": ("metallb_chart_version",),
     "monitoring": ("monitoring_provider", "monitoring_grafana_admin_password", "monitoring_chart_version",
-                   "monitoring_grafana_ip"),
+                   "monitoring_grafana_ip", "monitoring_prometheus_storage_size"),
     "dask": ("dask_worker_replicas", "dask_jupyter_password", "dask_chart_version", "dask_version",
              "dask_image_registry", "dask_worker_threads", "dask_worker_memory", "dask_worker_hosts_group",
              "dask_worker_reserve_cpus", "dask_worker_reserve_memory_mb"),
@@ -301,6 +301,15 @@ def derived_plan(plan, groups):
 
 # --- group consistency -----------------------------------------------------------------------------------------------
 
+def _allow_even_servers(ctx, servers):
+    """add_node.yml grows the control plane one server at a time (1 -> 2 -> 3): it allows the even step."""
+    def true(value):
+        return value is True or str(value).strip().lower() in ("true", "yes", "1")
+    if true(ctx.inputs.get("allow_even_servers")):
+        return True
+    return any(true(ctx.get(host, "rke2_allow_even_servers", False)) for host in servers)
+
+
 @global_rule
 def rke2_server_count_rule(ctx):
     if "rke2" not in ctx.roles:
@@ -309,7 +318,7 @@ def rke2_server_count_rule(ctx):
     agents = ctx.groups.get("rke2_agents") or []
     if not servers and not agents:
         return []
-    if len(servers) % 2 == 1:
+    if len(servers) % 2 == 1 or _allow_even_servers(ctx, servers):
         return []
     return [problem("rke2_servers (inventory group)",
                     "has %d hosts; RKE2 servers run etcd, which needs an odd number for quorum" % len(servers),
@@ -438,6 +447,13 @@ def rancher_mode_rule(ctx, host):
     if url is not None and not str(url).startswith("https://"):
         out.append(problem("rancher_server_url", "%r does not start with https://" % (url,),
                            "set an https:// URL (Rancher serves only HTTPS) or leave it unset"))
+    bind = ctx.get(host, "rancher_server_bind_address")
+    if bind:
+        try:
+            ipaddress.IPv4Address(str(bind))
+        except ValueError:
+            out.append(problem("rancher_server_bind_address", "%r is not an IPv4 address" % (bind,),
+                               "leave it to the default (the host's ZeroTier address) or set an IPv4 address"))
     if ctx.get(host, "rancher_server_mode") == "helm":
         message = hostname_problem("rancher_server_hostname", ctx.get(host, "rancher_server_hostname"))
         if message:
@@ -484,6 +500,10 @@ def monitoring_rule(ctx, host):
         except ValueError:
             out.append(problem("monitoring_grafana_ip", "%r is not an IPv4 address" % (address,),
                                "set daskmetal_plan.services.grafana to an address of a MetalLB pool"))
+    size = ctx.get(host, "monitoring_prometheus_storage_size")
+    if size and not re.match(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$", str(size)):
+        out.append(problem("monitoring_prometheus_storage_size", "%r is not a Kubernetes quantity" % (size,),
+                           "write a size such as 50Gi, or leave it empty (no PersistentVolume)"))
     return out
 
 

@@ -39,7 +39,8 @@ options:
     description:
       - A day-2 playbook's own inputs. C(worker_replicas) (a whole number >= 0, named dask_worker_replicas);
         C(node) (must be an inventory host, and in every group of C(node_groups)); C(teardown_layers) (a non-empty
-        list of known layers); C(restore_files) (a mapping of variable to path, at least one existing file).
+        list of known layers); C(restore_files) (a mapping of variable to path, at least one existing file);
+        C(allow_even_servers) (when true, an even RKE2 server count is allowed as the one step add_node.yml takes, 1 -> 2 -> 3).
       - A key present with an empty value reports the input as missing.
     type: dict
     default: {}

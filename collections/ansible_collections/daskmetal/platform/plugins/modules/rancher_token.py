@@ -20,6 +20,8 @@ description:
     again, and so is one whose creation answered a server error, so a failed run leaves no token behind.
   - Token creation (a POST) is not retried after answers that may mean it was carried out (500, 504, a
     dropped connection).
+  - With O(bootstrap_password), a fresh Rancher's bootstrap password is replaced by O(password) after the first
+    login.
   - The login session is logged out again at the end (C(POST /v3/tokens?action=logout)), also when a step fails.
   - The token is returned in RV(token); register the result and use C(no_log) on tasks that handle it.
 extends_documentation_fragment:
@@ -30,9 +32,19 @@ options:
     type: str
     default: admin
   password:
-    description: That user's password (on a fresh Rancher, the bootstrap password).
+    description:
+      - That user's password (on a fresh Rancher without O(bootstrap_password), the bootstrap password).
+      - With O(bootstrap_password), the admin password to end up with.
     type: str
     required: true
+  bootstrap_password:
+    description:
+      - The bootstrap password Rancher was started with (C(CATTLE_BOOTSTRAP_PASSWORD)).
+      - When O(password) does not log in but this does, the module logs in with it and changes the password to
+        O(password) (C(POST /v3/users?action=changepassword)), so the bootstrap password, which stays readable in
+        the container environment, is not the admin password. Checked on every run, also when O(existing_token)
+        is kept.
+    type: str
   existing_token:
     description: A token created earlier; kept when it still authenticates.
     type: str
@@ -75,7 +87,8 @@ EXAMPLES = r"""
 - name: Get an API token
   daskmetal.platform.rancher_token:
     url: https://127.0.0.1
-    password: "{{ vault_rancher_bootstrap_password }}"
+    password: "{{ vault_rancher_admin_password }}"
+    bootstrap_password: "{{ vault_rancher_bootstrap_password }}"
     server_url: https://10.147.17.10
     validate_certs: false
   register: rancher_login
@@ -105,6 +118,10 @@ token_api:
   description: C(ext), C(v3) or C(existing).
   returned: always
   type: str
+password_changed:
+  description: Whether the bootstrap password was replaced by O(password) (in check mode, whether it would be).
+  returned: always
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -118,6 +135,7 @@ def main():
             connection_argument_spec(),
             username=dict(type="str", default="admin"),
             password=dict(type="str", required=True, no_log=True),
+            bootstrap_password=dict(type="str", no_log=True),
             existing_token=dict(type="str", no_log=True),
             server_url=dict(type="str"),
             description=dict(type="str", default="daskmetal automation"),
@@ -133,13 +151,14 @@ def main():
     try:
         res = ensure_api_token(client, p["username"], p["password"], existing_token=p["existing_token"],
                                server_url=p["server_url"], description=p["description"],
-                               ttl_ms=p["ttl_ms"], token_api=p["token_api"], check_mode=module.check_mode)
+                               ttl_ms=p["ttl_ms"], token_api=p["token_api"], check_mode=module.check_mode,
+                               bootstrap_password=p["bootstrap_password"])
     except RancherError as exc:
         module.fail_json(msg="Rancher: %s" % exc, status=exc.status)
     if res["token_api"] == "existing":
         # the caller has it already, and Ansible would mask it anyway (it is a no_log input)
         res["token"] = None
-    module.exit_json(changed=res["created"] or res["server_url_changed"], **res)
+    module.exit_json(changed=res["created"] or res["server_url_changed"] or res["password_changed"], **res)
 
 
 if __name__ == "__main__":

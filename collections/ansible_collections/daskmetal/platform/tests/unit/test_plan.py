@@ -304,3 +304,75 @@ def test_filter_plugin_raises_ansible_filter_error():
     assert f(PLAN, GROUPS)["hosts"]["srv-1"]["address"] == "10.147.17.11"
     with pytest.raises(AnsibleFilterError, match=r"daskmetal_plan\.zerotier\.network_id: "):
         f(plan(**{"zerotier.network_id": "nope"}), GROUPS)
+
+
+# --- address scopes, bridges and typos (review zerotier.md M3, M4, m11, m12, m13) -----------------------------
+
+
+@pytest.mark.parametrize("cidr,word", [
+    ("169.254.17.0/24", "link-local"), ("127.0.17.0/24", "loopback"), ("224.0.17.0/24", "multicast"),
+    ("0.0.17.0/24", "reserved (0.0.0.0/8"), ("8.8.8.0/24", "public (global)"), ("240.0.17.0/24", "240.0.0.0/4"),
+    ("11.0.17.0/24", "pseudo-private"), ("172.0.0.0/11", "also covers public"),
+])
+def test_zerotier_cidr_outside_private_scope_rejected(cidr, word):
+    net = ipaddress.IPv4Network(cidr)
+    base = net.network_address + (256 if net.prefixlen < 24 else 0)
+    p = plan(**{"zerotier.cidr": cidr, "zerotier.auto_assign_pool": "%s-%s" % (base + 100, base + 149),
+                "zerotier.node_range": "%s-%s" % (base + 10, base + 99),
+                "metallb.pools": [{"name": "services", "addresses": ["%s-%s" % (base + 200, base + 219)], "auto_assign": False}],
+                "services": {}})
+    errs = errors_of(p)
+    assert len(errs) == 1 and errs[0].startswith("daskmetal_plan.zerotier.cidr: ") and word in errs[0], errs
+
+
+@pytest.mark.parametrize("key,value,word", [
+    ("kubernetes.cluster_cidr", "169.254.0.0/16", "link-local"),
+    ("kubernetes.service_cidr", "8.8.0.0/16", "public (global)"),
+    ("kubernetes.service_cidr", "224.1.0.0/16", "multicast"),
+    ("kubernetes.cluster_cidr", "127.42.0.0/16", "loopback"),
+])
+def test_kubernetes_ranges_outside_private_scope_rejected(key, value, word):
+    errs = errors_of(plan(**{key: value}))
+    assert len(errs) == 1 and errs[0].startswith("daskmetal_plan.%s: " % key) and word in errs[0], errs
+
+
+def test_multicast_limit_must_exceed_active_bridges():
+    # the two rke2_agents are speakers, hence active bridges
+    errs = errors_of(plan(**{"zerotier.multicast_limit": 2}))
+    assert len(errs) == 1 and errs[0].startswith("daskmetal_plan.zerotier.multicast_limit: 2 is not more than the 2 active bridge")
+    assert "at least 10" in errs[0]
+    assert derive(plan(**{"zerotier.multicast_limit": 3}), GROUPS)["network"]["multicast_limit"] == 3
+    # without speakers there are no bridges, and a small limit is allowed
+    assert derive(plan(**{"zerotier.multicast_limit": 1, "metallb.speakers": None, "metallb.pools": [], "services": {}}), GROUPS)
+
+
+@pytest.mark.parametrize("nwid", ["0000000000000001", "0000000000abcdef", "ff12345678000001"])
+def test_reserved_controller_address_in_network_id_rejected(nwid):
+    errs = errors_of(plan(**{"zerotier.network_id": nwid}))
+    assert len(errs) == 1 and errs[0].startswith("daskmetal_plan.zerotier.network_id: ") and "reserves" in errs[0]
+
+
+@pytest.mark.parametrize("key,path", [
+    ("zerotier.multicast_limt", "daskmetal_plan.zerotier.multicast_limt"),
+    ("zerotier.auto_asign_pool", "daskmetal_plan.zerotier.auto_asign_pool"),
+    ("metallb.pools.1.autoassign", "daskmetal_plan.metallb.pools[1].autoassign"),
+    ("kubernetes.service_cdir", "daskmetal_plan.kubernetes.service_cdir"),
+    ("metallb.speaker", "daskmetal_plan.metallb.speaker"),
+])
+def test_typos_inside_sections_rejected(key, path):
+    errs = errors_of(plan(**{key: "x"}))
+    assert errs == [e for e in errs if e.startswith(path + ": unknown key")] and len(errs) == 1, errs
+
+
+def test_service_ip_in_auto_assign_pool_rejected():
+    errs = errors_of(plan(**{"services.jupyter": "10.147.17.221"}))
+    assert len(errs) == 1 and errs[0].startswith("daskmetal_plan.services.jupyter: 10.147.17.221 is in MetalLB pool general")
+
+
+def test_problems_are_structured_like_errors():
+    with pytest.raises(PlanError) as info:
+        derive(plan(**{"zerotier.multicast_limit": 1, "kubernetes.cluster_cidr": "8.8.0.0/16"}), GROUPS)
+    exc = info.value
+    assert [set(p) for p in exc.problems] == [{"variable", "problem", "fix"}] * 2
+    assert ["%s: %s; fix: %s" % (p["variable"], p["problem"], p["fix"]) for p in exc.problems] == exc.errors
+    assert PlanError(["a.b: bad; fix: do x"]).problems == [{"variable": "a.b", "problem": "bad", "fix": "do x"}]

@@ -220,7 +220,7 @@ def test_ensure_api_token_keeps_a_valid_existing_token(double):
     again = ra.ensure_api_token(client_for(double), "admin", PASSWORD, existing_token=first["token"],
                                 server_url="https://zt.example", token_api="v3")
     assert again == {"token": first["token"], "created": False, "server_url_changed": False,
-                     "login_path": None, "token_api": "existing"}
+                     "login_path": None, "token_api": "existing", "password_changed": False}
 
 
 def test_ensure_api_token_replaces_a_revoked_token(double):
@@ -340,3 +340,49 @@ def test_error_message_names_method_path_and_status():
     client = ra.RancherClient("https://r.example", transport, token="t", sleep=no_sleep)
     with pytest.raises(ra.RancherError, match=r"PUT /v3/settings/server-url answered 422: bad body"):
         client.request("PUT", "/v3/settings/server-url", {})
+
+
+# --- the bootstrap password does not stay the admin password (review k8s M5) -----------------------------------
+ADMIN = "admin-password-from-vault-77"
+
+
+def test_first_login_replaces_the_bootstrap_password(double):
+    client = client_for(double)
+    res = ra.ensure_api_token(client, "admin", ADMIN, server_url=double.url, bootstrap_password=PASSWORD)
+    assert res["password_changed"] is True and res["created"] is True
+    assert double.users["admin"] == ADMIN and double.password_changes == ["admin"]
+    change = [r for r in double.requests if r[1] == "/v3/users?action=changepassword"]
+    assert [r[2] for r in change] == [{"currentPassword": PASSWORD, "newPassword": ADMIN}]
+    with pytest.raises(ra.RancherAuthError):
+        client_for(double).login("admin", PASSWORD)
+    assert double.api_tokens("session") == []  # both logins were logged out
+    # the next run keeps the token and changes nothing
+    again = ra.ensure_api_token(client_for(double), "admin", ADMIN, existing_token=res["token"],
+                                server_url=double.url, bootstrap_password=PASSWORD)
+    assert again["password_changed"] is False and again["token_api"] == "existing"
+    assert double.password_changes == ["admin"] and double.api_tokens("session") == []
+
+
+def test_kept_token_does_not_keep_the_bootstrap_password(double):
+    """A token stored before the admin password existed: the password is still replaced."""
+    token = ra.ensure_api_token(client_for(double), "admin", PASSWORD)["token"]
+    res = ra.ensure_api_token(client_for(double), "admin", ADMIN, existing_token=token, bootstrap_password=PASSWORD)
+    assert res["password_changed"] is True and res["token_api"] == "existing"
+    assert double.users["admin"] == ADMIN and double.api_tokens("session") == []
+
+
+def test_check_mode_reports_but_does_not_change_the_password(double):
+    res = ra.ensure_api_token(client_for(double), "admin", ADMIN, bootstrap_password=PASSWORD, check_mode=True)
+    assert res["password_changed"] is True and double.users["admin"] == PASSWORD and double.password_changes == []
+
+
+def test_neither_password_logs_in_is_a_clear_auth_error(double):
+    with pytest.raises(ra.RancherAuthError, match="neither the admin password nor the bootstrap password"):
+        ra.ensure_api_token(client_for(double), "admin", ADMIN, bootstrap_password="not-the-bootstrap-1")
+
+
+def test_admin_password_rancher_refuses_is_reported_and_logged_out(double):
+    with pytest.raises(ra.RancherError, match="at least 12 characters") as info:
+        ra.ensure_api_token(client_for(double), "admin", "short-pw", bootstrap_password=PASSWORD)
+    assert info.value.status == 422 and double.users["admin"] == PASSWORD
+    assert double.api_tokens("session") == []
