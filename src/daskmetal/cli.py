@@ -42,7 +42,9 @@ exit codes:
 
 Every run writes .cache/runs/<timestamp>-<command>/summary.json (stats per host, failures, events).
 Values of extra variables whose names look secret (password, token, secret, key, vault_*) are never
-printed or kept on disk; tasks with no_log: true stay censored.
+printed or kept on disk; tasks with no_log: true stay censored. ansible-playbook gets only the environment it
+needs (PATH, HOME, locale, SSH agent, proxies and CA, KUBECONFIG, ANSIBLE_*, DASKMETAL_*, and the provider
+credentials SCW_*, AWS_*, K8S_AUTH_*); secret-looking ones among them are masked in the run folder.
 """
 
 

@@ -78,24 +78,25 @@ class Redactor:
             return MASK if (is_secret_name(name) and value) else self.text(value)
         return value
 
+    def scrub_file(self, path: Path) -> bool:
+        """Rewrite one file without the secret values (mode 0600); returns whether it had any."""
+        needles = [s.encode() for s in self.values if len(s) >= MIN_SCRUB_LEN]
+        if not needles or not path.is_file() or path.is_symlink():
+            return False
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return False
+        if not any(n in blob for n in needles):
+            return False
+        for needle in needles:
+            blob = blob.replace(needle, MASK.encode())
+        path.write_bytes(blob)
+        os.chmod(path, 0o600)
+        return True
+
     def scrub_tree(self, root: Path) -> int:
         """Rewrite every file under root that contains a secret value; returns how many were rewritten."""
         if not self._secrets:
             return 0
-        needles = [s.encode() for s in self.values if len(s) >= MIN_SCRUB_LEN]
-        rewritten = 0
-        for path in root.rglob("*"):
-            if not path.is_file() or path.is_symlink():
-                continue
-            try:
-                blob = path.read_bytes()
-            except OSError:
-                continue
-            if not any(n in blob for n in needles):
-                continue
-            for needle in needles:
-                blob = blob.replace(needle, MASK.encode())
-            path.write_bytes(blob)
-            os.chmod(path, 0o600)
-            rewritten += 1
-        return rewritten
+        return sum(1 for path in root.rglob("*") if self.scrub_file(path))

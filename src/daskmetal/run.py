@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import environment as _environment
 from .redact import Redactor
 
 # Exit codes (documented in docs/runbooks/README.md and `daskmetal --help`).
@@ -192,9 +193,51 @@ def run_dir_for(project_dir: Path, command: str) -> Path:
     return path
 
 
-def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
-    import ansible_runner  # imported late: `daskmetal --help` stays fast
+def _runner(req: RunRequest, run_dir: Path, args: list[str], env: dict[str, str], progress: Progress,
+            redactor: Redactor) -> Any:
+    """An ansible-runner Runner whose child environment is the allow-listed minimum (environment.minimal).
 
+    ansible-runner copies the CLI's whole environment into the child's and into artifacts/ansible/command
+    (ansible-runner 2.4.3 config/_base.py, runner.py Runner.run); ansible_runner.run() is init_runner() + run(),
+    so the Runner is built first and its prepared env narrowed before anything is started or written. The
+    secret values that remain (provider credentials the playbooks read) are masked in the run folder; the
+    command file is scrubbed as soon as the first event arrives, and the whole folder after the run."""
+    from ansible_runner.interface import init_runner
+
+    command_file = run_dir / "artifacts" / "ansible" / "command"
+    scrubbed = False
+
+    def on_event(event: dict[str, Any]) -> bool:
+        nonlocal scrubbed
+        if not scrubbed:
+            scrubbed = True
+            redactor.scrub_file(command_file)
+        return progress(event)
+
+    runner = init_runner(
+        private_data_dir=str(run_dir),
+        project_dir=str(req.project_dir),
+        playbook=str(req.playbook),
+        inventory=[str(i) for i in req.inventory],
+        cmdline=shlex.join(args),
+        limit=req.limit,
+        tags=req.tags,
+        skip_tags=req.skip_tags,
+        verbosity=req.verbosity or None,
+        envvars=env,
+        event_handler=on_event,
+        quiet=True,
+        suppress_env_files=True,
+        timeout=req.timeout,
+        ident="ansible",
+    )
+    runner.config.env = _environment.minimal(runner.config.env, os.environ, env)
+    for value in _environment.secret_values(runner.config.env):
+        redactor.add(value)
+    return runner
+
+
+def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     redactor = Redactor.from_extravars(req.extravars)
     run_dir = run_dir_for(req.project_dir, req.command)
     text_mode = req.output == "text"
@@ -249,23 +292,8 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
     started = time.monotonic()
     status, rc, stats = "failed", None, {}
     try:
-        runner = ansible_runner.run(
-            private_data_dir=str(run_dir),
-            project_dir=str(req.project_dir),
-            playbook=str(req.playbook),
-            inventory=[str(i) for i in req.inventory],
-            cmdline=shlex.join(args),
-            limit=req.limit,
-            tags=req.tags,
-            skip_tags=req.skip_tags,
-            verbosity=req.verbosity or None,
-            envvars=env,
-            event_handler=progress,
-            quiet=True,
-            suppress_env_files=True,
-            timeout=req.timeout,
-            ident="ansible",
-        )
+        runner = _runner(req, run_dir, args, env, progress, redactor)
+        runner.run()
         status, rc, stats = runner.status, runner.rc, runner.stats or {}
     except KeyboardInterrupt:
         status = "canceled"
