@@ -282,10 +282,10 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
     }
     if text_mode:
         shown = " ".join(f"{k}={json.dumps(v)}" for k, v in header["extra_vars"].items())
-        stdout.write(f"daskmetal {req.command}: {req.playbook.relative_to(req.project_dir) if req.playbook.is_relative_to(req.project_dir) else req.playbook}"
+        stdout.write(redactor.text(f"daskmetal {req.command}: {req.playbook.relative_to(req.project_dir) if req.playbook.is_relative_to(req.project_dir) else req.playbook}"
                      f" on {', '.join(header['inventory'])}"
                      f"{' (check mode)' if req.check else ''}{' limit=' + req.limit if req.limit else ''}"
-                     f"{' vars: ' + shown if shown else ''}\n")
+                     f"{' vars: ' + shown if shown else ''}\n"))
         stdout.write(f"run folder: {run_dir}\n")
         stdout.flush()
 
@@ -317,7 +317,8 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
         "failures": progress.failures,
         "events": progress.events,
     })
-    summary = redactor.data(summary)
+    # Name-based masking for what carries values; stats and host rows are keyed by host names, not variables.
+    summary = {k: v if k in ("stats", "hosts") else redactor.data(v, k) for k, v in summary.items()}
     # ansible-runner's own artefacts (stdout, job_events) stay for debugging, scrubbed of secret values.
     redactor.scrub_tree(run_dir)
     artefact = run_dir / "summary.json"

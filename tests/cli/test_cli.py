@@ -213,3 +213,27 @@ def test_run_folder_keeps_no_operator_environment(tmp_path):
              and (unrelated.encode() in p.read_bytes() or provider.encode() in p.read_bytes())]
     assert leaks == [], leaks
     assert unrelated not in proc.stdout + proc.stderr and provider not in proc.stdout + proc.stderr
+
+
+def test_become_password_numbers_and_escaped_secrets_stay_masked(tmp_path):
+    """A real run: the header line, stdout, summary.json and ansible-runner's job_events (json.dump with
+    ensure_ascii=True, so quotes and non-ASCII are escaped there) never hold the values."""
+    weird = 'Gr\u00fc\u00dfe-"quoted"-\\back-\u2603-token'
+    become = "Bec0me-Passw0rd-7781"
+    pin = 86753091
+    proc = daskmetal("run", str(PLAYBOOKS / "secrets.yml"), "-i", str(INVENTORY),
+                     "-e", json.dumps({"vault_test_token": weird, "db_password": pin}),
+                     "-e", f"ansible_become_pass={become}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    header = proc.stdout.splitlines()[0]
+    assert 'ansible_become_pass="********"' in header and 'db_password="********"' in header, header
+    run_dir, summary = summary_of(proc)
+    assert summary["extra_vars"] == {"vault_test_token": "********", "db_password": "********",
+                                     "ansible_become_pass": "********"}
+    forms = {weird, json.dumps(weird)[1:-1], json.dumps(weird, ensure_ascii=False)[1:-1], become, str(pin)}
+    assert [f for f in forms if f in proc.stdout + proc.stderr] == []
+    leaks = [(str(p), f) for p in run_dir.rglob("*") if p.is_file() for f in forms
+             if f.encode() in p.read_bytes()]
+    assert leaks == []
+    events = list((run_dir / "artifacts" / "ansible" / "job_events").glob("*.json"))
+    assert any("the token is ********" in p.read_text() for p in events)
