@@ -186,11 +186,34 @@ def exit_code_for(rc: int | None, status: str, stats: dict[str, dict[str, int]])
     return EXIT_OK
 
 
-def run_dir_for(project_dir: Path, command: str) -> Path:
+# How many run folders .cache/runs keeps (the newest; each holds a run's events and output).
+KEEP_RUNS_DEFAULT = 50
+
+
+def run_dir_for(project_dir: Path, command: str, keep: int | None = None) -> Path:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = project_dir / ".cache" / "runs" / f"{stamp}-{command}"
     path.mkdir(parents=True, mode=0o700)
+    rotate_runs(path.parent, keep if keep is not None else _keep_runs())
     return path
+
+
+def _keep_runs() -> int:
+    try:
+        return max(1, int(os.environ.get("DASKMETAL_KEEP_RUNS", KEEP_RUNS_DEFAULT)))
+    except ValueError:
+        return KEEP_RUNS_DEFAULT
+
+
+def rotate_runs(runs: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` run folders (their names start with the UTC timestamp); returns them."""
+    import shutil
+
+    folders = sorted(p for p in runs.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:8].isdigit())
+    old = folders[:-keep] if keep > 0 else folders
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return old
 
 
 def _runner(req: RunRequest, run_dir: Path, args: list[str], env: dict[str, str], progress: Progress,

@@ -78,3 +78,15 @@ def test_json_escaped_forms_are_scrubbed_from_files(tmp_path):
     assert json.loads((tmp_path / "utf8.json").read_text(encoding="utf-8")) == {"msg": MASK}
     assert (tmp_path / "raw.txt").read_text(encoding="utf-8") == f"raw {MASK}"
     assert red.text(json.dumps(secret)) == f'"{MASK}"'
+
+
+def test_run_folders_are_rotated(tmp_path):
+    from daskmetal.run import run_dir_for
+    runs = tmp_path / ".cache" / "runs"
+    runs.mkdir(parents=True)
+    for i in range(7):
+        (runs / f"2026010{i}T000000.000000Z-deploy").mkdir()
+    (runs / "notes").mkdir()                           # not a run folder: left alone
+    new = run_dir_for(tmp_path, "status", keep=3)
+    kept = sorted(p.name for p in runs.iterdir())
+    assert kept == ["20260105T000000.000000Z-deploy", "20260106T000000.000000Z-deploy", new.name, "notes"]
