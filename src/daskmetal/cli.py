@@ -40,9 +40,12 @@ exit codes:
   7    a destructive runbook was not confirmed (answer yes, or pass -e daskmetal_force=true)
   130  interrupted (Ctrl-C)
 
-Every run writes .cache/runs/<timestamp>-<command>/summary.json (stats per host, failures, events).
-Values of extra variables whose names look secret (password, token, secret, key, vault_*) are never
-printed or kept on disk; tasks with no_log: true stay censored.
+Every run writes .cache/runs/<timestamp>-<command>/summary.json (stats per host, failures, events); the newest
+50 run folders are kept (DASKMETAL_KEEP_RUNS). Values of extra variables whose names look secret (password,
+pass, passphrase, token, secret, *_key, access key, auth, credential, vault_*, including ansible_password and
+ansible_become_pass) are never printed or kept on disk; tasks with no_log: true stay censored. ansible-playbook gets only the environment it
+needs (PATH, HOME, locale, SSH agent, proxies and CA, KUBECONFIG, ANSIBLE_*, DASKMETAL_*, and the provider
+credentials SCW_*, AWS_*, K8S_AUTH_*); secret-looking ones among them are masked in the run folder.
 """
 
 

@@ -8,13 +8,22 @@ folder.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
 
 MASK = "********"
-SECRET_NAME = re.compile(r"(passw|pwd|token|secret|api[_-]?key|private[_-]?key|credential|vault_|bootstrap)", re.I)
+# A name is secret when it contains one of these words. Besides the obvious ones: Ansible's own connection and
+# privilege variables (ansible_password, ansible_become_pass, ansible_ssh_pass, ansible_become_password,
+# ansible_sudo_pass, ansible_httpapi_pass, ...: pass as a word), passphrases (ansible_ssh_private_key_passphrase),
+# access keys (aws_access_key_id, scw_access_key), "*_key" (tls_key, s3_secret_key), short "pw" and auth.
+SECRET_NAME = re.compile(
+    r"(passw|passphrase|(^|[_-])pass($|[_-])|(^|[_-])pw($|[_-])|pwd|token|secret|api[_-]?key|private[_-]?key"
+    r"|access[_-]?key|(^|[_-])key$|(^|[_-])auth($|[_-])|credential|vault_|bootstrap)",
+    re.I,
+)
 # Values shorter than this are not scrubbed from free text (they would mangle ordinary words); they are
 # still masked where the CLI shows the variable itself.
 MIN_SCRUB_LEN = 4
@@ -64,38 +73,54 @@ class Redactor:
     def text(self, text: str) -> str:
         if not isinstance(text, str):
             return text
-        for secret in self.values:
+        for secret in self.forms:
             if len(secret) >= MIN_SCRUB_LEN or text == secret:
                 text = text.replace(secret, MASK)
         return text
 
-    def data(self, value: Any, name: str = "") -> Any:
+    @property
+    def forms(self) -> list[str]:
+        """Each secret as written raw and as it appears inside a JSON string (job_events are json.dump'ed with
+        ensure_ascii=True: quotes, backslashes, control and non-ASCII characters are escaped), longest first."""
+        out = set()
+        for secret in self._secrets:
+            out.add(secret)
+            out.add(json.dumps(secret)[1:-1])
+            out.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        return sorted(out, key=len, reverse=True)
+
+    def data(self, value: Any, name: str = "", secret: bool = False) -> Any:
+        """Mask every scalar (not booleans, not None) under a secret name, at any depth; scrub other strings."""
+        secret = secret or is_secret_name(name)
         if isinstance(value, dict):
-            return {k: self.data(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.data(v, name) for v in value]
+            return {k: self.data(v, str(k), secret) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.data(v, name, secret) for v in value]
+        if secret and value is not None and not isinstance(value, bool) and value != "":
+            return MASK
         if isinstance(value, str):
-            return MASK if (is_secret_name(name) and value) else self.text(value)
+            return self.text(value)
         return value
+
+    def scrub_file(self, path: Path) -> bool:
+        """Rewrite one file without the secret values (mode 0600); returns whether it had any."""
+        needles = [s.encode() for s in self.forms if len(s) >= MIN_SCRUB_LEN]
+        if not needles or not path.is_file() or path.is_symlink():
+            return False
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return False
+        if not any(n in blob for n in needles):
+            return False
+        for needle in needles:
+            blob = blob.replace(needle, MASK.encode())
+        path.write_bytes(blob)
+        os.chmod(path, 0o600)
+        return True
 
     def scrub_tree(self, root: Path) -> int:
         """Rewrite every file under root that contains a secret value; returns how many were rewritten."""
         if not self._secrets:
             return 0
-        needles = [s.encode() for s in self.values if len(s) >= MIN_SCRUB_LEN]
-        rewritten = 0
-        for path in root.rglob("*"):
-            if not path.is_file() or path.is_symlink():
-                continue
-            try:
-                blob = path.read_bytes()
-            except OSError:
-                continue
-            if not any(n in blob for n in needles):
-                continue
-            for needle in needles:
-                blob = blob.replace(needle, MASK.encode())
-            path.write_bytes(blob)
-            os.chmod(path, 0o600)
-            rewritten += 1
-        return rewritten
+        return sum(1 for path in root.rglob("*") if self.scrub_file(path))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import environment as _environment
 from .redact import Redactor
 
 # Exit codes (documented in docs/runbooks/README.md and `daskmetal --help`).
@@ -185,16 +186,81 @@ def exit_code_for(rc: int | None, status: str, stats: dict[str, dict[str, int]])
     return EXIT_OK
 
 
-def run_dir_for(project_dir: Path, command: str) -> Path:
+# How many run folders .cache/runs keeps (the newest; each holds a run's events and output).
+KEEP_RUNS_DEFAULT = 50
+
+
+def run_dir_for(project_dir: Path, command: str, keep: int | None = None) -> Path:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = project_dir / ".cache" / "runs" / f"{stamp}-{command}"
     path.mkdir(parents=True, mode=0o700)
+    rotate_runs(path.parent, keep if keep is not None else _keep_runs())
     return path
 
 
-def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
-    import ansible_runner  # imported late: `daskmetal --help` stays fast
+def _keep_runs() -> int:
+    try:
+        return max(1, int(os.environ.get("DASKMETAL_KEEP_RUNS", KEEP_RUNS_DEFAULT)))
+    except ValueError:
+        return KEEP_RUNS_DEFAULT
 
+
+def rotate_runs(runs: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` run folders (their names start with the UTC timestamp); returns them."""
+    import shutil
+
+    folders = sorted(p for p in runs.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:8].isdigit())
+    old = folders[:-keep] if keep > 0 else folders
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return old
+
+
+def _runner(req: RunRequest, run_dir: Path, args: list[str], env: dict[str, str], progress: Progress,
+            redactor: Redactor) -> Any:
+    """An ansible-runner Runner whose child environment is the allow-listed minimum (environment.minimal).
+
+    ansible-runner copies the CLI's whole environment into the child's and into artifacts/ansible/command
+    (ansible-runner 2.4.3 config/_base.py, runner.py Runner.run); ansible_runner.run() is init_runner() + run(),
+    so the Runner is built first and its prepared env narrowed before anything is started or written. The
+    secret values that remain (provider credentials the playbooks read) are masked in the run folder; the
+    command file is scrubbed as soon as the first event arrives, and the whole folder after the run."""
+    from ansible_runner.interface import init_runner
+
+    command_file = run_dir / "artifacts" / "ansible" / "command"
+    scrubbed = False
+
+    def on_event(event: dict[str, Any]) -> bool:
+        nonlocal scrubbed
+        if not scrubbed:
+            scrubbed = True
+            redactor.scrub_file(command_file)
+        return progress(event)
+
+    runner = init_runner(
+        private_data_dir=str(run_dir),
+        project_dir=str(req.project_dir),
+        playbook=str(req.playbook),
+        inventory=[str(i) for i in req.inventory],
+        cmdline=shlex.join(args),
+        limit=req.limit,
+        tags=req.tags,
+        skip_tags=req.skip_tags,
+        verbosity=req.verbosity or None,
+        envvars=env,
+        event_handler=on_event,
+        quiet=True,
+        suppress_env_files=True,
+        timeout=req.timeout,
+        ident="ansible",
+    )
+    runner.config.env = _environment.minimal(runner.config.env, os.environ, env)
+    for value in _environment.secret_values(runner.config.env):
+        redactor.add(value)
+    return runner
+
+
+def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     redactor = Redactor.from_extravars(req.extravars)
     run_dir = run_dir_for(req.project_dir, req.command)
     text_mode = req.output == "text"
@@ -239,33 +305,18 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
     }
     if text_mode:
         shown = " ".join(f"{k}={json.dumps(v)}" for k, v in header["extra_vars"].items())
-        stdout.write(f"daskmetal {req.command}: {req.playbook.relative_to(req.project_dir) if req.playbook.is_relative_to(req.project_dir) else req.playbook}"
+        stdout.write(redactor.text(f"daskmetal {req.command}: {req.playbook.relative_to(req.project_dir) if req.playbook.is_relative_to(req.project_dir) else req.playbook}"
                      f" on {', '.join(header['inventory'])}"
                      f"{' (check mode)' if req.check else ''}{' limit=' + req.limit if req.limit else ''}"
-                     f"{' vars: ' + shown if shown else ''}\n")
+                     f"{' vars: ' + shown if shown else ''}\n"))
         stdout.write(f"run folder: {run_dir}\n")
         stdout.flush()
 
     started = time.monotonic()
     status, rc, stats = "failed", None, {}
     try:
-        runner = ansible_runner.run(
-            private_data_dir=str(run_dir),
-            project_dir=str(req.project_dir),
-            playbook=str(req.playbook),
-            inventory=[str(i) for i in req.inventory],
-            cmdline=shlex.join(args),
-            limit=req.limit,
-            tags=req.tags,
-            skip_tags=req.skip_tags,
-            verbosity=req.verbosity or None,
-            envvars=env,
-            event_handler=progress,
-            quiet=True,
-            suppress_env_files=True,
-            timeout=req.timeout,
-            ident="ansible",
-        )
+        runner = _runner(req, run_dir, args, env, progress, redactor)
+        runner.run()
         status, rc, stats = runner.status, runner.rc, runner.stats or {}
     except KeyboardInterrupt:
         status = "canceled"
@@ -289,7 +340,8 @@ def execute(req: RunRequest, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
         "failures": progress.failures,
         "events": progress.events,
     })
-    summary = redactor.data(summary)
+    # Name-based masking for what carries values; stats and host rows are keyed by host names, not variables.
+    summary = {k: v if k in ("stats", "hosts") else redactor.data(v, k) for k, v in summary.items()}
     # ansible-runner's own artefacts (stdout, job_events) stay for debugging, scrubbed of secret values.
     redactor.scrub_tree(run_dir)
     artefact = run_dir / "summary.json"

@@ -186,3 +186,54 @@ def test_ssh_host_key_checking_is_on_unless_the_operator_turns_it_off(tmp_path, 
                      env_extra={} if operator_setting is None else {"ANSIBLE_HOST_KEY_CHECKING": operator_setting})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(out.read_text()) is expected
+
+
+def test_run_folder_keeps_no_operator_environment(tmp_path):
+    """ansible-runner 2.4.3 copies the CLI's whole environment into the child and into
+    artifacts/ansible/command (config/_base.py os.environ.copy(); runner.py Runner.run json.dump of env).
+    The CLI passes only the allow-listed names; a provider secret that must reach the playbooks (SCW_SECRET_KEY,
+    read by playbooks/provision_scaleway.yml) does, and is masked in the run folder. The real consumers:
+    ansible-runner writes the run folder, ansible-playbook's env lookup reports what the run saw."""
+    unrelated = "ghp_0perator-Unrelated-Token-9271"
+    provider = "scw-Provider-Secret-Key-5583"
+    out = tmp_path / "env.json"
+    names = ["OPERATOR_API_TOKEN", "SCW_SECRET_KEY", "HOME", "PATH"]
+    proc = daskmetal("run", str(PLAYBOOKS / "environment.yml"), "-i", str(INVENTORY), "-e", f"out={out}",
+                     "-e", json.dumps({"names": names}),
+                     env_extra={"OPERATOR_API_TOKEN": unrelated, "SCW_SECRET_KEY": provider})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(out.read_text()) == {"OPERATOR_API_TOKEN": False, "SCW_SECRET_KEY": True, "HOME": True,
+                                           "PATH": True}
+    run_dir, _ = summary_of(proc)
+    command = run_dir / "artifacts" / "ansible" / "command"
+    recorded = json.loads(command.read_text())["env"]
+    assert "OPERATOR_API_TOKEN" not in recorded and recorded["SCW_SECRET_KEY"] == "********"
+    assert recorded["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    leaks = [str(p) for p in run_dir.rglob("*") if p.is_file()
+             and (unrelated.encode() in p.read_bytes() or provider.encode() in p.read_bytes())]
+    assert leaks == [], leaks
+    assert unrelated not in proc.stdout + proc.stderr and provider not in proc.stdout + proc.stderr
+
+
+def test_become_password_numbers_and_escaped_secrets_stay_masked(tmp_path):
+    """A real run: the header line, stdout, summary.json and ansible-runner's job_events (json.dump with
+    ensure_ascii=True, so quotes and non-ASCII are escaped there) never hold the values."""
+    weird = 'Gr\u00fc\u00dfe-"quoted"-\\back-\u2603-token'
+    become = "Bec0me-Passw0rd-7781"
+    pin = 86753091
+    proc = daskmetal("run", str(PLAYBOOKS / "secrets.yml"), "-i", str(INVENTORY),
+                     "-e", json.dumps({"vault_test_token": weird, "db_password": pin}),
+                     "-e", f"ansible_become_pass={become}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    header = proc.stdout.splitlines()[0]
+    assert 'ansible_become_pass="********"' in header and 'db_password="********"' in header, header
+    run_dir, summary = summary_of(proc)
+    assert summary["extra_vars"] == {"vault_test_token": "********", "db_password": "********",
+                                     "ansible_become_pass": "********"}
+    forms = {weird, json.dumps(weird)[1:-1], json.dumps(weird, ensure_ascii=False)[1:-1], become, str(pin)}
+    assert [f for f in forms if f in proc.stdout + proc.stderr] == []
+    leaks = [(str(p), f) for p in run_dir.rglob("*") if p.is_file() for f in forms
+             if f.encode() in p.read_bytes()]
+    assert leaks == []
+    events = list((run_dir / "artifacts" / "ansible" / "job_events").glob("*.json"))
+    assert any("the token is ********" in p.read_text() for p in events)
