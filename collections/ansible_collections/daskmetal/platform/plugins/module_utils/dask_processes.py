@@ -245,9 +245,9 @@ def normalize(spec):
     k["workloads_configmap"] = k["workloads_configmap"] or "%s-workloads" % s["name"]
     k["notebooks_configmap"] = k["notebooks_configmap"] or "%s-seed-notebooks" % s["name"]
     c = s["compose"]
-    c["scheduler_port"] = c["scheduler_port"] or s["scheduler"]["port"]
-    c["dashboard_port"] = c["dashboard_port"] or s["scheduler"]["dashboard_port"]
-    c["jupyter_port"] = c["jupyter_port"] or j["port"]
+    for key, default in (("scheduler_port", s["scheduler"]["port"]),
+                         ("dashboard_port", s["scheduler"]["dashboard_port"]), ("jupyter_port", j["port"])):
+        c[key] = _int(default if c[key] is None else c[key], "compose." + key, 1)
     return s
 
 
