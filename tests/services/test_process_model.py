@@ -104,8 +104,7 @@ def compose_processes(compose: dict) -> dict:
         assert "entrypoint" not in s  # the image's entrypoint runs the command (dask-docker prepare.sh)
         assert isinstance(s["command"], list) and isinstance(s["environment"], dict)
         published = {int(p.rsplit(":", 1)[1]) for p in s.get("ports", [])}  # HOST_IP:HOST_PORT:CONTAINER_PORT
-        exposed = {int(p) for p in s["expose"]}
-        assert published <= exposed, (published, exposed)
+        exposed = {int(p) for p in s.get("expose", [])} | published  # compose-spec `expose`: container ports
         out[name] = {"argv": s["command"], "env": s["environment"], "ports": sorted(exposed),
                      "probe": healthcheck_probe(s["healthcheck"])}
     return out
