@@ -360,5 +360,17 @@ def test_without_addresses_or_source_ranges_nothing_renders():
         dask_k8s_manifests(dict(SPEC, extra_pip_packages=["scikit-learn"]))
 
 
+def test_startup_grace_covers_the_pip_install_at_start():
+    """A startupProbe that runs out restarts the container; with EXTRA_PIP_PACKAGES the image installs them before the
+    process starts (dask-docker base/prepare.sh), so the grace is long then and short without them."""
+    def grace(spec):
+        made = operator_objects(one(manifests(spec), "DaskCluster"))
+        (c,) = made["worker_deployment"]["spec"]["template"]["spec"]["containers"]
+        return c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"]
+
+    assert grace(SPEC) >= 900
+    assert grace(dict(SPEC, extra_pip_packages=[])) == 120
+
+
 if os.environ.get("DASKMETAL_DUMP_MANIFESTS"):  # pragma: no cover - a look at the rendering by hand
     print(yaml.safe_dump_all(manifests(), sort_keys=False))
