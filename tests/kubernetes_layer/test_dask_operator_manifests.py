@@ -1,5 +1,5 @@
-"""Every Kubernetes object the process model renders (filter daskmetal.platform.dask_k8s_manifests), and every object the
-Dask Kubernetes Operator would create from it, validated strictly by the real consumers' schemas.
+"""Every Kubernetes object the process model renders (filter daskmetal.platform.dask_k8s_manifests), and every object
+the Dask Kubernetes Operator would create from it, validated strictly by the real consumers' schemas.
 
 - Core kinds: kubernetes-validate, strict (unknown fields are errors), at the cluster's Kubernetes minor 1.33
   (roles/rke2/defaults/main.yml rke2_version v1.33.5+rke2r1).

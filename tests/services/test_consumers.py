@@ -268,7 +268,8 @@ def kubernetes_jupyter(tmp_path, mutate_config=None) -> tuple[dict, str]:
     docs = manifests(k8s_spec())
     container = k8s_container(docs, "jupyter")
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == "jupyter-config"]
-    (volume,) = [v for v in one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     secret = one(docs, "Secret", volume["secret"]["secretName"])
     cfg = json.loads(secret["stringData"][mount["subPath"]])
     assert cfg["ServerApp"]["root_dir"] == HOME

@@ -225,7 +225,7 @@ def test_every_dask_argv_is_accepted_by_distributed(renderings, case, monkeypatc
 
 
 def test_old_console_scripts_are_rejected(monkeypatch):
-    """The defect this model ends: chart 2024.1.1's `dask-scheduler`/`dask-worker` (distributed >= 2026.6.0 has none)."""
+    """The defect this model ends: chart 2024.1.1's `dask-scheduler`/`dask-worker` (gone in distributed >= 2026.6.0)."""
     assert "no console script" in cli_check(["dask-scheduler", "--port", "8786"], monkeypatch)
     assert "no console script" in cli_check(["dask-worker", "tcp://dask-scheduler:8786"], monkeypatch)
 
