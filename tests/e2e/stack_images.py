@@ -1,9 +1,14 @@
 """Build the images of the single-host Compose stack's offline end-to-end test and push them to the lab registry.
 
-    python -m tests.e2e.stack_images build [--port 5000]   # prints JSON {dask, notebook, prometheus, registry}
+    python -m tests.e2e.stack_images build [--port 5000] [--upstream-like]   # prints JSON {dask, ml, prometheus[, notebook]}
+    python -m tests.e2e.stack_images ml-tag                                  # the default dask_compose_image tag
 
 No container registry is reachable offline, so the test builds stand-ins for the upstream images from the lab's
-minbase root (Debian + PyPI + Debian's prometheus package; see tests/e2e/images/*/Dockerfile). Each image is tagged
+minbase root (Debian + PyPI + Debian's prometheus package; see tests/e2e/images/*/Dockerfile), and the project's
+own ML image (images/ml/Dockerfile, the same recipe users build) FROM the Dask stand-in. The stack runs the ML image
+for the scheduler, the workers and JupyterLab. `--upstream-like` also builds the JupyterLab stand-in of
+ghcr.io/dask/dask-notebook (Dask + JupyterLab, no scikit-learn, dask-ml or TPOT), used only to show that the notebook
+check fails on the image the stack used to run. Each image is tagged
 with a hash of its recipe (Dockerfile, requirements, the project's constraints.txt, the base image's recipe) and is
 rebuilt only when that hash changes; a push is skipped when the registry already holds the tag. The printed names are
 registry-relative (`daskmetal-lab/dask:<hash>`): the role pulls them through `dask_compose_registry`.
@@ -24,6 +29,10 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "images")
+ML_RECIPE = os.path.join(ROOT, "images", "ml")
+ML_RECIPE_FILES = ("Dockerfile", "requirements.txt")  # what roles/dask_compose copies to the host and builds
+ML_REPOSITORY = "daskmetal/dask-ml"
+ML_TAG_PREFIX = "2026.8.0-py3.11-"
 BASE = "daskmetal-lab/minbase:bookworm"
 RECIPE_VERSION = "1"
 
@@ -96,7 +105,19 @@ def _push(port: int, ref: str) -> None:
     _run(["docker", "push", "-q", remote], stdout=sys.stderr)
 
 
-def build(port: int) -> dict[str, str]:
+def ml_recipe_hash() -> str:
+    """Hash of the ML image's recipe: the suffix of the default dask_compose_image tag (tests/e2e/test_ml_image.py)."""
+    h = hashlib.sha256()
+    for name in ML_RECIPE_FILES:
+        h.update(name.encode() + b"\0" + hashlib.sha256(_read(ML_RECIPE, name)).digest())
+    return h.hexdigest()[:12]
+
+
+def ml_default_image() -> str:
+    return f"{ML_REPOSITORY}:{ML_TAG_PREFIX}{ml_recipe_hash()}"
+
+
+def build(port: int, upstream_like: bool = False) -> dict[str, str]:
     base = _base_recipe().encode()
     constraints = os.path.join(ROOT, "constraints.txt")
     dask_dir, nb_dir, prom_dir = (os.path.join(IMAGES, d) for d in ("dask", "notebook", "prometheus"))
@@ -107,26 +128,39 @@ def build(port: int) -> dict[str, str]:
                   "requirements.txt": os.path.join(dask_dir, "requirements.txt"),
                   "constraints.txt": constraints}, {"BASE": BASE})
 
-    nb_hash = _digest(dask_hash.encode(), _read(nb_dir, "Dockerfile"), _read(nb_dir, "requirements.txt"))
-    notebook = f"daskmetal-lab/dask-notebook:{nb_hash}"
-    _build(notebook, {"Dockerfile": os.path.join(nb_dir, "Dockerfile"),
-                      "requirements.txt": os.path.join(nb_dir, "requirements.txt")}, {"BASE": dask})
+    ml = f"daskmetal-lab/dask-ml:{_digest(dask_hash.encode(), ml_recipe_hash().encode())}"
+    _build(ml, {name: os.path.join(ML_RECIPE, name) for name in ML_RECIPE_FILES}, {"BASE": dask})
+    images = {"dask": dask, "ml": ml}
+
+    if upstream_like:
+        nb_hash = _digest(dask_hash.encode(), _read(nb_dir, "Dockerfile"), _read(nb_dir, "requirements.txt"))
+        images["notebook"] = f"daskmetal-lab/dask-notebook:{nb_hash}"
+        _build(images["notebook"], {"Dockerfile": os.path.join(nb_dir, "Dockerfile"),
+                                    "requirements.txt": os.path.join(nb_dir, "requirements.txt")}, {"BASE": dask})
 
     prom_hash = _digest(base, _read(prom_dir, "Dockerfile"))
     prometheus = f"daskmetal-lab/prometheus:{prom_hash}"
     _build(prometheus, {"Dockerfile": os.path.join(prom_dir, "Dockerfile")}, {"BASE": BASE})
 
-    for ref in (dask, notebook, prometheus):
-        _push(port, ref)
-    return {"dask": dask, "notebook": notebook, "prometheus": prometheus}
+    images["prometheus"] = prometheus
+    # the Dask stand-in is only the ML image's base: its layers reach the registry with the ML image
+    for name, ref in images.items():
+        if name != "dask":
+            _push(port, ref)
+    return images
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=("build",))
+    ap.add_argument("action", choices=("build", "ml-tag"))
     ap.add_argument("--port", type=int, default=5000, help="port of the lab registry (tests.lab.registry)")
+    ap.add_argument("--upstream-like", action="store_true",
+                    help="also build the dask-notebook stand-in without the ML packages")
     args = ap.parse_args(argv)
-    print(json.dumps(build(args.port)))
+    if args.action == "ml-tag":
+        print(ml_default_image())
+        return 0
+    print(json.dumps(build(args.port, args.upstream_like)))
     return 0
 
 

@@ -1,74 +1,70 @@
-"""Execute the seed notebooks against a real local Dask cluster (scheduler + 2 worker processes) and check results."""
+"""Execute the seed notebooks against a real local Dask cluster (scheduler + 2 worker processes) and check results.
+
+The notebooks run exactly as the Compose end-to-end test runs them inside the stack's JupyterLab container
+(tests/e2e/notebook_runner.py: papermill-style parameters, one check cell after the last) and are held to the same
+expectations (tests/e2e/stack_notebooks.py).
+"""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from tests.e2e import notebook_runner as runner
+from tests.e2e import stack_notebooks as expect
 
 from .conftest import ARTIFACTS
 
 NOTEBOOKS = ARTIFACTS / "notebooks"
 
 
-def run_notebook(name: str, params: dict, env: dict, cwd: Path, timeout: int = 240) -> dict:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    nbformat.validate(nb)
-    param_cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(param_cells) == 1, f"{name}: exactly one cell must be tagged 'parameters'"
-    # papermill-style: overrides appended to the parameters cell
-    param_cells[0].source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+def run_notebook(name: str, env: dict, cwd, timeout: int = 240) -> dict:
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+        return runner.execute(str(NOTEBOOKS / name), runner.PARAMETERS[name], runner.CHECKS[name], str(cwd), timeout)
     finally:
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    result_cells = [c for c in nb.cells if "result" in c.metadata.get("tags", [])]
-    assert len(result_cells) == 1, f"{name}: exactly one cell must be tagged 'result'"
-    text = "".join(o.get("text", "") for o in result_cells[0].outputs if o.get("output_type") == "stream")
-    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_every_shipped_notebook_is_run_by_the_stack_check():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(runner.PARAMETERS) == sorted(runner.CHECKS)
 
 
 def test_array_mean_notebook(kernel_env, tmp_path):
-    out = run_notebook("01-array-mean.ipynb", {}, kernel_env, tmp_path)
-    assert abs(out["mean"] - 0.5) < 0.01
-    assert out["blocks"] == 16
-    assert out["workers"] == 2
-    # 16 random blocks + 16 block means + the tree reduction: the picture shows more tasks than blocks
-    assert out["tasks"] > 32
-    png = Path(out["graph_png"])
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = run_notebook("01-array-mean.ipynb", kernel_env, tmp_path)
+    assert expect.check_array_mean(out, workers=2) == []
 
 
 @pytest.mark.slow
 def test_tpot_bank_marketing_notebook(kernel_env, tmp_path, dask_cluster):
-    # A tiny budget (TPOT stops after 45 s); one pipeline evaluation may take 30 s on a loaded 2-core CI machine.
-    out = run_notebook("02-tpot-bank-marketing.ipynb",
-                       {"DATA_SOURCE": "synthetic", "N_ROWS": 1000, "MAX_TIME_MINS": 0.75, "MAX_EVAL_TIME_MINS": 0.5},
-                       kernel_env, tmp_path, timeout=240)
-    assert out["rows"] == 1000
-    # The synthetic target depends on poutcome/contact/euribor3m/pdays (a plain logistic regression reaches ROC AUC
-    # ~0.86 with 5-fold CV); even a 20-second search must beat chance (0.5) clearly.
-    assert out["roc_auc"] > 0.6, out
-    assert out["balanced_accuracy"] > 0.55, out
-    assert out["pipeline"].startswith("Pipeline(")
+    out = run_notebook("02-tpot-bank-marketing.ipynb", kernel_env, tmp_path)
+    assert expect.check_tpot(out) == []
 
 
 def test_parallel_post_fit_notebook(kernel_env, tmp_path):
-    out = run_notebook("03-parallel-post-fit.ipynb",
-                       {"DATA_SOURCE": "synthetic", "TRAIN_ROWS": 3000, "SCORE_ROWS": 40_000, "BLOCK_ROWS": 5_000},
-                       kernel_env, tmp_path)
-    assert out["lazy"] == "Array"  # predict returned a Dask array, computed block-wise on the workers
-    assert out["blocks"] == 8
-    assert out["rows"] == 40_000
-    assert 0.6 < out["accuracy"] <= 1.0
-    assert 0 < out["positives"] < 40_000
+    out = run_notebook("03-parallel-post-fit.ipynb", kernel_env, tmp_path)
+    assert expect.check_parallel_post_fit(out) == []
+
+
+def test_the_checks_catch_wrong_results():
+    good_mean = {"mean": expect.expected_array_mean(), "blocks": 16, "workers": 2, "tasks": 40,
+                 "check": {"graph_is_png": True}}
+    assert expect.check_array_mean(good_mean, workers=2) == []
+    assert expect.check_array_mean({**good_mean, "mean": good_mean["mean"] + 1e-9}, workers=2)
+    versions = {"scikit-learn": "1.9.1"}
+    tpot = {"rows": 1000, "roc_auc": 0.8, "balanced_accuracy": 0.7, "pipeline": "Pipeline(...)",
+            "check": {"kernel": versions, "workers": ['{"scikit-learn": "1.9.1"}']}}
+    assert expect.check_tpot(tpot) == []
+    assert expect.check_tpot({**tpot, "check": {"kernel": versions, "workers": ['{"scikit-learn": "1.8.0"}']}})
+    ppf = {"lazy": "Array", "blocks": 8, "rows": 40_000, "accuracy": 0.8, "positives": 100,
+           "check": {"equal_to_plain_sklearn": True, "compared": 40_000}}
+    assert expect.check_parallel_post_fit(ppf) == []
+    assert expect.check_parallel_post_fit({**ppf, "check": {"equal_to_plain_sklearn": False, "compared": 40_000}})
+    assert expect.check_all({"01-array-mean.ipynb": {"error": "ModuleNotFoundError: No module named 'matplotlib'"}},
+                            workers=2)[0].endswith("No module named 'matplotlib'")
