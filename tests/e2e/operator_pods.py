@@ -39,8 +39,11 @@ How a pod spec becomes `docker run` (the kubelet's rules, kubernetes v1.33):
   log (the kubelet would report CrashLoopBackOff). Liveness probes are not enforced.
 - Service DNS: each Service whose selector matches a pod's labels puts `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` and
   `<svc>.<ns>.svc.cluster.local` as network aliases on that pod's container (CoreDNS answers with the endpoints'
-  addresses for a headless Service, with the ClusterIP for others; kube-proxy forwards `port` to `targetPort`:
-  the harness requires port == resolved targetPort, which is what an alias can emulate).
+  addresses for a headless Service, with the ClusterIP for others). Where a Service's `port` differs from the
+  resolved `targetPort` (kube-proxy's forwarding, pkg/proxy), the aliases go instead to a small TCP forwarder
+  container (`KUBE_PROXY` below) that stands for the ClusterIP and forwards port -> endpoint pod IP:targetPort.
+- ConfigMaps and Secrets (`data` base64, `stringData` as the API server merges it) come from the applied manifests;
+  volumes of kind configMap/secret are files bind-mounted read-only (`subPath` mounts one file), emptyDir a volume.
 """
 from __future__ import annotations
 
@@ -138,7 +141,7 @@ def field_ref(path: str, pod: "PodRecord") -> str:
     return simple[path]
 
 
-def container_env(container: dict, pod: "PodRecord", links: dict[str, str], data: dict) -> dict[str, str]:
+def container_env(container: dict, pod: "PodRecord", links: dict[str, str], data: dict[str, dict]) -> dict[str, str]:
     """makeEnvironmentVariables: service links, then envFrom, then env in order, each value expanded against what
     is defined so far."""
     env = dict(links) if pod.spec.get("enableServiceLinks", True) else {}
@@ -194,6 +197,46 @@ def selector_matches(selector: dict | str | None, labels: dict) -> bool:
     if isinstance(selector, str):
         selector = dict(part.split("=", 1) for part in selector.split(","))
     return all(labels.get(k) == v for k, v in selector.items())
+
+
+def config_data(obj: dict) -> dict[str, str]:
+    """A ConfigMap's data, or a Secret's data (base64) merged with stringData (stringData wins: the API server
+    writes it into data, k8s.io/api core/v1 types.go Secret.StringData)."""
+    import base64
+
+    if obj["kind"] == "ConfigMap":
+        return dict(obj.get("data") or {})
+    out = {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
+    out.update(obj.get("stringData") or {})
+    return out
+
+
+# The kube-proxy stand-in: python3 -c KUBE_PROXY LISTEN_PORT:HOST:PORT ... (a TCP forwarder, stdlib only).
+KUBE_PROXY = """
+import asyncio, sys
+async def pipe(r, w):
+    try:
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            w.write(data)
+            await w.drain()
+    finally:
+        w.close()
+def handler(host, port):
+    async def h(r, w):
+        ur, uw = await asyncio.open_connection(host, port)
+        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+    return h
+async def main():
+    servers = []
+    for spec in sys.argv[1:]:
+        lp, host, port = spec.split(":")
+        servers.append(await asyncio.start_server(handler(host, int(port)), "0.0.0.0", int(lp)))
+    await asyncio.gather(*(s.serve_forever() for s in servers))
+asyncio.run(main())
+"""
 
 
 class KubeStore:
@@ -318,12 +361,14 @@ class LabKubelet:
     """ReplicaSet controller + kubelet + Service DNS for one namespace, on one Docker network."""
 
     def __init__(self, run_id: str, namespace: str, images: dict[str, str] | None = None,
-                 data: dict | None = None):
+                 proxy_image: str | None = None):
         self.run_id, self.namespace = run_id, namespace
         self.images = images or {}
-        self.data = data or {}
+        self.proxy_image = proxy_image
         self.network = f"{PREFIX}{run_id}"
         self.pods: dict[str, PodRecord] = {}  # deployment name -> pod
+        self.proxies: dict[str, tuple[str, str]] = {}  # Service name -> (ClusterIP stand-in, container)
+        self.data: dict[str, dict] = {"configmaps": {}, "secrets": {}}
         self._tmp = tempfile.mkdtemp(prefix=f"{PREFIX}{run_id}-")
         self.subnet = self._create_network()
         self.gateway = str(self.subnet.network_address + 1)
@@ -347,49 +392,99 @@ class LabKubelet:
         return ip
 
     # ---- Services -> DNS aliases and service-link env
-    def aliases(self, store: KubeStore, labels: dict) -> list[str]:
-        out = []
-        for svc in store.list("Service"):
-            if svc["spec"].get("selector") and selector_matches(svc["spec"]["selector"], labels):
-                n, ns = svc["metadata"]["name"], self.namespace
-                out += [n, f"{n}.{ns}", f"{n}.{ns}.svc", f"{n}.{ns}.svc.{CLUSTER_DOMAIN}"]
+    def service_names(self, name: str) -> list[str]:
+        ns = self.namespace
+        return [name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.{CLUSTER_DOMAIN}"]
+
+    @staticmethod
+    def targets(svc: dict, pod: PodRecord) -> dict[str, int] | None:
+        """The Service's ports -> this pod's target port numbers (a targetPort name resolves against the pod's
+        container ports, as the endpoints controller does); None if the Service does not select the pod. A
+        targetPort naming no container port is an error (the pod would be no endpoint)."""
+        if not svc["spec"].get("selector") or not selector_matches(svc["spec"]["selector"], pod.labels):
+            return None
+        named = {p["name"]: p["containerPort"] for c in pod.spec["containers"] for p in c.get("ports") or []
+                 if p.get("name")}
+        out = {}
+        for p in svc["spec"].get("ports") or []:
+            target = p.get("targetPort", p["port"])
+            if isinstance(target, str) and target not in named:
+                raise AssertionError(f"Service {svc['metadata']['name']} targetPort {target!r} names no port of "
+                                     f"pod {pod.name} (ports {sorted(named)})")
+            out[str(p["port"])] = named[target] if isinstance(target, str) else target
         return out
 
+    def aliases(self, store: KubeStore, pod: PodRecord) -> list[str]:
+        """The Service names an alias on this pod can carry: Services selecting it without remapping a port."""
+        out = []
+        for svc in store.list("Service"):
+            targets = self.targets(svc, pod)
+            if targets is not None and all(int(k) == v for k, v in targets.items()) \
+                    and svc["metadata"]["name"] not in self.proxies:
+                out += self.service_names(svc["metadata"]["name"])
+        return out
+
+    def remaps(self, svc: dict) -> bool:
+        return any(int(k) != v for _, t in self.endpoints(svc) for k, v in t.items())
+
+    def endpoints(self, svc: dict) -> list[tuple[PodRecord, dict[str, int]]]:
+        return [(pod, t) for pod in self.pods.values() if (t := self.targets(svc, pod)) is not None]
+
     def service_addresses(self, store: KubeStore) -> dict[str, str]:
-        """The address each Service name resolves to: its (single) endpoint pod's IP."""
+        """The address each Service name resolves to: its forwarder's, else its (first) endpoint pod's IP."""
         out = {}
         for svc in store.list("Service"):
-            eps = [p for p in self.pods.values() if selector_matches(svc["spec"].get("selector"), p.labels)]
-            if eps:
-                out[svc["metadata"]["name"]] = eps[0].ip
+            name = svc["metadata"]["name"]
+            eps = self.endpoints(svc)
+            if name in self.proxies:
+                out[name] = self.proxies[name][0]
+            elif eps:
+                out[name] = eps[0][0].ip
         return out
 
     def check_service_ports(self, store: KubeStore) -> None:
-        """kube-proxy forwards port -> targetPort (a number or a container port name); an alias forwards nothing."""
+        """Where an alias stands for the ClusterIP, port and targetPort must be the same number."""
         for svc in store.list("Service"):
-            for pod in self.pods.values():
-                if not selector_matches(svc["spec"].get("selector"), pod.labels):
-                    continue
-                named = {p["name"]: p["containerPort"] for c in pod.spec["containers"] for p in c.get("ports") or []
-                         if p.get("name")}
-                for p in svc["spec"].get("ports") or []:
-                    target = p.get("targetPort", p["port"])
-                    target = named.get(target, target) if isinstance(target, str) else target
-                    if target != p["port"]:
-                        raise NotImplementedError(f"Service {svc['metadata']['name']} port {p['port']} -> "
-                                                  f"{p.get('targetPort')} ({target}): a DNS alias cannot remap ports")
-                    if isinstance(p.get("targetPort"), str) and p["targetPort"] not in named:
-                        raise AssertionError(f"Service {svc['metadata']['name']} targetPort {p['targetPort']!r} "
-                                             f"names no port of pod {pod.name}")
+            if svc["metadata"]["name"] in self.proxies:
+                continue
+            for pod, targets in self.endpoints(svc):
+                for port, target in targets.items():
+                    if int(port) != target:
+                        raise NotImplementedError(f"Service {svc['metadata']['name']} {port} -> {target}: "
+                                                  "an alias cannot remap ports and no forwarder was started")
+
+    def start_proxy(self, svc: dict) -> None:
+        """The kube-proxy stand-in for one Service: a container with the Service's names that forwards each port to
+        the first endpoint pod (one endpoint per Service in this harness)."""
+        name = svc["metadata"]["name"]
+        eps = self.endpoints(svc)
+        if not eps:
+            raise AssertionError(f"Service {name} selects no pod (selector {svc['spec'].get('selector')})")
+        pod, targets = eps[0]
+        ip = self.allocate_ip()
+        container = f"{self.network}-svc-{name}"
+        args = ["run", "-d", "--name", container, "--label", f"{LABEL}={self.run_id}", "--network", self.network,
+                "--ip", ip]
+        for alias in self.service_names(name):
+            args += ["--network-alias", alias]
+        args += ["--entrypoint", "python3", self.proxy_image, "-c", KUBE_PROXY]
+        args += [f"{port}:{pod.ip}:{target}" for port, target in targets.items()]
+        docker(*args)
+        self.proxies[name] = (ip, container)
 
     # ---- reconcile Deployments in the store with containers
     def reconcile(self, store: KubeStore) -> None:
+        self.data = {"configmaps": {o["metadata"]["name"]: config_data(o) for o in store.list("ConfigMap")},
+                     "secrets": {o["metadata"]["name"]: config_data(o) for o in store.list("Secret")}}
         wanted = {d["metadata"]["name"]: d for d in store.list("Deployment")}
         for name in [n for n in self.pods if n not in wanted]:
             self.stop_pod(name)
         for name, dep in wanted.items():
             if name not in self.pods:
                 self.start_pod(store, dep)
+        for svc in store.list("Service"):
+            if self.remaps(svc) and svc["metadata"]["name"] not in self.proxies:
+                self.start_proxy(svc)
         self.check_service_ports(store)
 
     def _volume_args(self, pod: PodRecord, container: dict) -> list[str]:
@@ -457,7 +552,7 @@ class LabKubelet:
             pod.env[container["name"]] = env
             if first is None:
                 network = ["--network", self.network, "--ip", pod.ip, "--hostname", pod.name]
-                for alias in self.aliases(store, pod.labels):
+                for alias in self.aliases(store, pod):
                     network += ["--network-alias", alias]
             else:  # the pod's containers share its network namespace
                 network = ["--network", f"container:{first}"]
@@ -507,26 +602,31 @@ class LabKubelet:
         raise NotImplementedError(f"probe {sorted(probe)}")
 
     def wait_ready(self, pod: PodRecord, timeout: float = 180) -> None:
-        """Poll each container's readinessProbe like the prober; no probe means ready once running."""
+        """Each container's startupProbe, then its readinessProbe, polled like the prober (readiness is not probed
+        before startup succeeded); no probe means ready once running."""
         deadline = time.monotonic() + timeout
         for container in pod.spec["containers"]:
-            probe = container.get("readinessProbe")
-            if probe:
-                time.sleep(probe.get("initialDelaySeconds", 0))
-            ok_in_row = 0
-            while True:
-                if not self.running(pod):
-                    raise AssertionError(f"pod {pod.name} container exited (CrashLoopBackOff), ran "
-                                         f"{pod.commands}:\n{self.logs(pod, container['name'])}")
-                if not probe:
-                    break
-                ok_in_row = ok_in_row + 1 if self.probe_once(pod, container, probe) else 0
-                if ok_in_row >= probe.get("successThreshold", 1):
-                    break
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"pod {pod.name} not ready after {timeout}s, ran {pod.commands}:\n"
-                                         f"{self.logs(pod, container['name'])}")
-                time.sleep(probe.get("periodSeconds", 10))
+            for kind in ("startupProbe", "readinessProbe"):
+                self._wait_probe(pod, container, kind, container.get(kind), deadline, timeout)
+
+    def _wait_probe(self, pod: PodRecord, container: dict, kind: str, probe: dict | None, deadline: float,
+                    timeout: float) -> None:
+        if probe:
+            time.sleep(probe.get("initialDelaySeconds", 0))
+        ok_in_row = 0
+        while True:
+            if not self.running(pod):
+                raise AssertionError(f"pod {pod.name} container exited (CrashLoopBackOff), ran "
+                                     f"{pod.commands}:\n{self.logs(pod, container['name'])}")
+            if not probe:
+                return
+            ok_in_row = ok_in_row + 1 if self.probe_once(pod, container, probe) else 0
+            if ok_in_row >= (probe.get("successThreshold", 1) if kind == "readinessProbe" else 1):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pod {pod.name}: {kind} not passed after {timeout}s, ran {pod.commands}:\n"
+                                     f"{self.logs(pod, container['name'])}")
+            time.sleep(probe.get("periodSeconds", 10))
 
     def resolve(self, name: str) -> str:
         """What a pod on the lab network gets for `name` from DNS (Docker's embedded DNS holds the aliases)."""
@@ -539,6 +639,8 @@ class LabKubelet:
     def cleanup(self) -> None:
         for dep in list(self.pods):
             self.stop_pod(dep)
+        for _, container in self.proxies.values():
+            docker("rm", "-f", container, check=False)
         ids = docker("ps", "-aq", "--filter", f"label={LABEL}={self.run_id}", check=False).stdout.split()
         if ids:
             docker("rm", "-f", "-v", *ids, check=False)
@@ -555,15 +657,20 @@ class LabKubelet:
 class OperatorLab:
     """The operator's kopf handlers run against a KubeStore; after each, the LabKubelet reconciles the pods."""
 
-    def __init__(self, run_id: str, namespace: str, images: dict[str, str] | None = None, data: dict | None = None):
+    def __init__(self, run_id: str, namespace: str, images: dict[str, str] | None = None,
+                 proxy_image: str | None = None):
         from dask_kubernetes.operator.controller import controller  # the pinned operator's own code
 
         self.controller = controller
         self.store = KubeStore(namespace)
-        self.kubelet = LabKubelet(run_id, namespace, images, data)
+        self.kubelet = LabKubelet(run_id, namespace, images, proxy_image)
         self.classes = self.store.bind()
         self.namespace = namespace
-        self.logger = logging.getLogger("oppods.operator")
+        self.monitors: list[dict] = []  # PodMonitors applied (the test plays the Prometheus Operator)
+        self.log: list[str] = []  # what the operator's handlers logged, for the test's evidence
+        self.logger = logging.getLogger(f"oppods.operator.{run_id}")
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(_ListHandler(self.log))
 
     @contextmanager
     def _patched(self, body: dict) -> Iterator[None]:
@@ -619,6 +726,23 @@ class OperatorLab:
         wg = self.store.objects[("DaskWorkerGroup", f"{body['metadata']['name']}-default")]
         self._call(self.controller.daskworkergroup_create, wg, new=wg["spec"]["worker"].get("replicas"))
 
+    def apply(self, objects: list[dict]) -> list[str]:
+        """Core objects the role applies itself (ConfigMap, Secret, Deployment, Service) go into the store and the
+        kubelet reconciles; DaskCluster goes through the operator (create_cluster). Returns the kinds not run here
+        (RBAC, PodMonitor, DaskAutoscaler: nothing in the lab consumes them)."""
+        skipped = []
+        for obj in objects:
+            if obj["kind"] in ("ConfigMap", "Secret", "Deployment", "Service"):
+                self.store.put(obj["kind"], obj)
+            elif obj["kind"] == "DaskCluster":
+                self.create_cluster(obj)
+            else:
+                if obj["kind"] == "PodMonitor":
+                    self.monitors.append(_plain(obj))
+                skipped.append(f"{obj['kind']}/{obj['metadata']['name']}")
+        self.kubelet.reconcile(self.store)
+        return skipped
+
     def scale(self, cluster_name: str, replicas: int) -> None:
         """What kopf runs when spec.worker.replicas of the default worker group changes (after `DaskCluster.scale` or
         `kubectl scale`): daskworkergroup_replica_update with new=replicas."""
@@ -632,6 +756,15 @@ class OperatorLab:
 
     def cleanup(self) -> None:
         self.kubelet.cleanup()
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]):
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
 
 
 class _Box:
@@ -650,9 +783,9 @@ class _Box:
 
 
 @contextmanager
-def operator_lab(namespace: str, images: dict[str, str] | None = None, data: dict | None = None
+def operator_lab(namespace: str, images: dict[str, str] | None = None, proxy_image: str | None = None
                  ) -> Iterator[OperatorLab]:
-    lab = OperatorLab(secrets.token_hex(4), namespace, images, data)
+    lab = OperatorLab(secrets.token_hex(4), namespace, images, proxy_image)
     with ExitStack() as stack:
         stack.callback(lab.cleanup)
         yield lab
