@@ -35,8 +35,10 @@ How a pod spec becomes `docker run` (the kubelet's rules, kubernetes v1.33):
 - resources.limits cpu/memory -> `--cpus`/`--memory` (cgroup limits, which distributed reads for memory_limit).
 - readinessProbe polled like the prober (pkg/kubelet/prober/prober.go): httpGet (2xx/3xx is success), tcpSocket or
   exec, after initialDelaySeconds, every periodSeconds, timeoutSeconds each, successThreshold in a row; from the
-  host to the pod IP, as the kubelet probes from the node. A container that exits fails the wait at once with its
-  log (the kubelet would report CrashLoopBackOff). Liveness probes are not enforced.
+  host to the pod IP, as the kubelet probes from the node. A container that exits is restarted in place (same pod
+  IP, restartPolicy Always) after the kubelet's crash back-off (10 s, doubling: pkg/kubelet/kubelet.go
+  backOffPeriod / MaxContainerBackOff) up to `MAX_RESTARTS` times; then the wait fails with its log
+  (CrashLoopBackOff). Liveness probes are not enforced.
 - Service DNS: each Service whose selector matches a pod's labels puts `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` and
   `<svc>.<ns>.svc.cluster.local` as network aliases on that pod's container (CoreDNS answers with the endpoints'
   addresses for a headless Service, with the ClusterIP for others). Where a Service's `port` differs from the
@@ -68,6 +70,8 @@ from typing import Any, Callable, Iterator
 PREFIX = "oppods-"
 LABEL = "io.daskmetal.oppods"
 CLUSTER_DOMAIN = "cluster.local"
+MAX_RESTARTS = 2  # a Dask worker that started before its scheduler exits after distributed's connect timeout
+BACKOFF_SECONDS = 10
 LOG = logging.getLogger("oppods")
 
 
@@ -351,6 +355,7 @@ class PodRecord:
         self.containers: dict[str, str] = {}  # container name in the pod -> docker container name
         self.commands: dict[str, list[str]] = {}  # what the container runs, after expansion (evidence)
         self.env: dict[str, dict[str, str]] = {}
+        self.restarts = 0
 
     @property
     def name(self) -> str:
@@ -576,6 +581,17 @@ class LabKubelet:
         state = docker("inspect", "-f", "{{.State.Running}}", *pod.containers.values(), check=False)
         return state.returncode == 0 and set(state.stdout.split()) == {"true"}
 
+    def restart(self, pod: PodRecord, container: str) -> bool:
+        """restartPolicy Always with the crash back-off; False once MAX_RESTARTS are used up (CrashLoopBackOff)."""
+        if pod.restarts >= MAX_RESTARTS:
+            return False
+        LOG.warning("pod %s exited, restart %d:\n%s", pod.name, pod.restarts + 1, self.logs(pod, container))
+        time.sleep(BACKOFF_SECONDS * 2 ** pod.restarts)
+        pod.restarts += 1
+        for name in pod.containers.values():
+            docker("start", name, check=False)
+        return True
+
     # ---- readiness
     def probe_once(self, pod: PodRecord, container: dict, probe: dict) -> bool:
         named = {p["name"]: p["containerPort"] for p in container.get("ports") or [] if p.get("name")}
@@ -616,8 +632,11 @@ class LabKubelet:
         ok_in_row = 0
         while True:
             if not self.running(pod):
-                raise AssertionError(f"pod {pod.name} container exited (CrashLoopBackOff), ran "
-                                     f"{pod.commands}:\n{self.logs(pod, container['name'])}")
+                if self.restart(pod, container["name"]):
+                    ok_in_row = 0
+                    continue
+                raise AssertionError(f"pod {pod.name} container exited {pod.restarts + 1} times (CrashLoopBackOff), "
+                                     f"ran {pod.commands}:\n{self.logs(pod, container['name'])}")
             if not probe:
                 return
             ok_in_row = ok_in_row + 1 if self.probe_once(pod, container, probe) else 0
