@@ -725,9 +725,11 @@ class OperatorLab:
         return f"tcp://{self.kubelet.resolve(f'{service_name}.{namespace}')}:{port}"
 
     def _call(self, handler: Callable, body: dict, **kw: Any) -> Any:
-        kbody = __import__("kopf").Body(_plain(body))
+        import kopf
+
+        kbody = kopf.Body(_plain(body))
         args = dict(body=kbody, spec=kbody.spec, meta=kbody.metadata, name=kbody.metadata.name,
-                    namespace=self.namespace, logger=self.logger, patch=__import__("kopf").Patch())
+                    namespace=self.namespace, logger=self.logger, patch=kopf.Patch())
         args.update(kw)
         with self._patched(body):
             out = asyncio.run(handler(**args))

@@ -353,7 +353,11 @@ def test_operator_scales_the_worker_group_to_3_then_1(cluster):
 
 def test_removed_cli_of_the_operator_helper_defaults_fails(images):
     """The harness fails a DaskCluster on a command the image lacks: make_cluster_spec's own defaults
-    (`dask-scheduler`, `dask-worker`, removed in distributed 2026.6.0) exit at once on the lab image (2026.8.0)."""
+    (`dask-scheduler`, `dask-worker`, removed in distributed 2026.6.0) exit at once on the lab image (2026.8.0).
+    These are also what a notebook's own `KubeCluster(name=..., image=...)` creates in dask-kubernetes 2026.3.0
+    (kubecluster.py calls make_cluster_spec; make_scheduler_spec hard-codes `dask-scheduler`, kubernetes.yaml
+    defaults kubernetes.worker-command to `dask-worker`): a short-lived cluster from a notebook needs
+    `custom_cluster_spec`."""
     from dask_kubernetes.operator import make_cluster_spec
 
     with operator_lab(NAMESPACE) as lab:
