@@ -63,8 +63,14 @@ print(json.dumps({'equal_to_plain_sklearn': bool(np.array_equal(_parallel, _plai
 
 
 def _last_json(cell) -> dict:
-    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-    return json.loads(text.strip().splitlines()[-1])
+    """The cell's last JSON line on stdout (stderr carries distributed's warnings, e.g. an unresponsive event loop
+    on a loaded host, which may come after it)."""
+    text = "".join(o.get("text", "") for o in cell.outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("the cell printed no JSON result on stdout: %r" % text[-500:])
 
 
 def execute(path: str, params: dict, check: str | None, cwd: str, timeout: int = 240) -> dict:
