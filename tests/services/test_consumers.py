@@ -1,9 +1,11 @@
 """The real consumers read what both stacks render: distributed's own CLI parses every Dask container's command line,
 and JupyterLab/jupyter_server load the rendered Jupyter configuration with the container's argv.
 
-Compose side: roles/dask_compose's templates rendered by tests/services/render_compose.yml. Kubernetes side: the dask
-values rendered by playbooks/render.yml (the `rendered` fixture of test_render.py), put through what chart 2024.1.1's
-templates do with them (no helm binary here; each rule cites its template line)."""
+Compose side: roles/dask_compose's templates rendered by tests/services/render_compose.yml. Kubernetes side: the
+objects of the one process model (filter daskmetal.platform.dask_k8s_manifests, the Dask Kubernetes Operator's
+DaskCluster and the role's JupyterLab Deployment and config Secret), for the spec of
+tests/kubernetes_layer/test_dask_operator_manifests.py. tests/services/test_process_model.py proves that both
+renderings carry the same processes."""
 
 from __future__ import annotations
 
@@ -20,17 +22,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.kubernetes_layer.test_dask_operator_manifests import SPEC, manifests, one
+
 from .conftest import ROOT
-from .test_render import plan, release, rendered, values  # noqa: F401  (plan, rendered: the shared fixtures)
 
 HERE = Path(__file__).parent
 PYTHON = Path(sys.executable)
 COMPOSE_PASSWORD = "compose-consumer-test"
 pytestmark = pytest.mark.slow
 
-BLOCKER_1 = ("BLOCKER 1 (reviews/platform-services.md): chart 2024.1.1 hard-codes `dask-scheduler`/`dask-worker`, "
-             "console scripts that distributed >= 2026.6.0 no longer ships (dask/distributed#9240); the fix is the "
-             "move to the Dask Kubernetes Operator")
+K8S_PASSWORD = "kubernetes-consumer-test"
 
 
 # ---- rendering ------------------------------------------------------------------------------------------------
@@ -63,33 +64,30 @@ def compose_argv(service: dict) -> list[str]:
     return cmd if isinstance(cmd, list) else shlex.split(cmd)
 
 
-def chart_fullname(rendered) -> str:
-    rel = release(rendered, "dask")["release"]
-    return rel if "dask" in rel else f"{rel}-dask"  # dask/templates/_helpers.tpl "dask.fullname"
+def k8s_spec() -> dict:
+    """The Kubernetes spec, with a real hash of K8S_PASSWORD."""
+    from ansible_collections.daskmetal.platform.plugins.filter.jupyter import jupyter_password_hash
+
+    return {**SPEC, "jupyter": {**SPEC["jupyter"], "password_hash": jupyter_password_hash(K8S_PASSWORD)}}
 
 
-def chart_scheduler_argv(rendered) -> list[str]:
-    """dask/helm-chart@2024.1.1 dask/templates/dask-scheduler-deployment.yaml: `args: [dask-scheduler,
-    --port={{ scheduler.servicePort }}, --dashboard-address=:8787, scheduler.extraArgs...]` (no `command`)."""
-    s = values(rendered, "dask")["scheduler"]
-    return ["dask-scheduler", f"--port={s['servicePort']}", "--dashboard-address=:8787", *(s.get("extraArgs") or [])]
+def k8s_container(docs: list[dict], process: str) -> dict:
+    """The container of `process` as rendered: DaskCluster spec.scheduler.spec / spec.worker.spec (the operator
+    copies these pod specs unchanged into the Deployments it creates, controller.py build_*_deployment_spec), or the
+    JupyterLab Deployment's pod."""
+    if process == "jupyter":
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    else:
+        pod = one(docs, "DaskCluster")["spec"][process]["spec"]
+    (container,) = pod["containers"]
+    return container
 
 
-def chart_worker_argv(rendered) -> list[str]:
-    """dask/helm-chart@2024.1.1 dask/templates/dask-worker-deployment.yaml `args`, with the chart's dask/values.yaml
-    defaults `worker.image.dask_worker: "dask-worker"` and `worker.portDashboard: 8790`."""
-    v = values(rendered, "dask")
-    w = v["worker"]
-    limits = (w.get("resources") or {}).get("limits") or {}
-    argv = [w["image"].get("dask_worker", "dask-worker"),
-            w.get("custom_scheduler_url") or f"{chart_fullname(rendered)}-scheduler:{v['scheduler']['servicePort']}"]
-    if limits:
-        argv += ["--nthreads", str(w.get("threads_per_worker") or limits["cpu"]),
-                 "--memory-limit", str(limits["memory"])]
-    argv += ["--no-dashboard", "--dashboard-address", str(w.get("portDashboard", 8790))]
-    if w.get("port"):
-        argv += ["--worker-port", str(w["port"])]
-    return argv + list(w.get("extraArgs") or [])
+def k8s_argv(container: dict) -> list[str]:
+    """What the container executes: `args` after the image's entrypoint (no `command`: the dask-docker entrypoint,
+    tini -> prepare.sh -> `exec "$@"`, stays). The operator's `$(DASK_WORKER_NAME)` is a plain value for the CLI."""
+    assert "command" not in container
+    return list(container["args"])
 
 
 # ---- distributed's CLI ----------------------------------------------------------------------------------------
@@ -156,18 +154,16 @@ def test_compose_dask_services_are_the_checked_ones(compose):
     assert sorted(dask_image) == ["scheduler", "worker"]
 
 
-@pytest.mark.parametrize("case", [
-    "compose-scheduler", "compose-worker",
-    pytest.param("kubernetes-scheduler", marks=pytest.mark.xfail(strict=True, reason=BLOCKER_1)),
-    pytest.param("kubernetes-worker", marks=pytest.mark.xfail(strict=True, reason=BLOCKER_1)),
-])
+@pytest.mark.parametrize("case", ["compose-scheduler", "compose-worker", "kubernetes-scheduler", "kubernetes-worker"])
 def test_dask_container_command_exists_in_pinned_distributed(case, request, monkeypatch):
+    """Review platform-services BLOCKER 1: chart 2024.1.1 ran `dask-scheduler`/`dask-worker`, which distributed
+    >= 2026.6.0 no longer ships (dask/distributed#9240). Both stacks now run the process model's `dask scheduler` /
+    `dask worker`."""
     stack, role = case.split("-")
     if stack == "compose":
         argv = compose_argv(request.getfixturevalue("compose")["services"][role])
     else:
-        r = request.getfixturevalue("rendered")
-        argv = chart_scheduler_argv(r) if role == "scheduler" else chart_worker_argv(r)
+        argv = k8s_argv(k8s_container(manifests(), role))
     assert cli_check(argv, monkeypatch) is None
 
 
@@ -209,27 +205,7 @@ IMAGE_JUPYTER_FILES = {
     "/etc/jupyter/jupyter_notebook_config.py":
         'c = get_config()\nc.NotebookApp.ip = ""\nc.NotebookApp.open_browser = False\n',
 }
-CHART_JUPYTER_CONFIG = "/usr/local/etc/jupyter/jupyter_notebook_config.py"  # dask-jupyter-deployment.yaml mountPath
 HOME = "/home/jovyan"  # docker-stacks NB_USER's home and the image's WORKDIR
-
-
-def chart_jupyter_config(jupyter: dict) -> str:
-    """dask/helm-chart@2024.1.1 dask/templates/dask-jupyter-config.yaml, key jupyter_notebook_config.py, as the
-    template's whitespace trimming renders it."""
-    text = f"c = get_config()\nc.NotebookApp.password = '{jupyter['password']}'"
-    if jupyter.get("extraConfig"):
-        text += "\n\n# jupyter.extraConfig follows below\n" + jupyter["extraConfig"]
-    return text + "\n"
-
-
-def run_sh_argv(env: dict) -> list[str]:
-    """dask/dask-docker notebook/run.sh (tag 2026.7.1), the image's CMD: `jupyter lab
-    --NotebookApp.base_url="${NB_PREFIX:-/}" --NotebookApp.allow_origin="*" ${JUPYTERLAB_ARGS}`; the unquoted
-    ${JUPYTERLAB_ARGS} is split on whitespace (and globbed: ours must hold no glob character)."""
-    extra = env.get("JUPYTERLAB_ARGS", "")
-    assert not set("*?[") & set(extra), extra
-    return ["jupyter", "lab", f"--NotebookApp.base_url={env.get('NB_PREFIX') or '/'}",
-            "--NotebookApp.allow_origin=*", *extra.split()]
 
 
 def run_lab(root: Path, argv: list[str], files: dict[str, str]) -> tuple[dict, str]:
@@ -286,26 +262,39 @@ def test_compose_jupyterlab_loads_our_config(compose, compose_dir, tmp_path):
     assert int(published.rsplit(":", 1)[1]) == eff["port"]
 
 
-def kubernetes_jupyter(rendered, tmp_path, extra_config_filter=None) -> tuple[dict, str]:
-    j = values(rendered, "dask")["jupyter"]
-    if extra_config_filter:
-        j = {**j, "extraConfig": "\n".join(filter(extra_config_filter, j["extraConfig"].splitlines()))}
-    env = {e["name"]: e["value"] for e in j["env"]}
-    files = {**IMAGE_JUPYTER_FILES, CHART_JUPYTER_CONFIG: chart_jupyter_config(j)}
-    return run_lab(tmp_path, run_sh_argv(env), files)
+def kubernetes_jupyter(tmp_path, mutate_config=None) -> tuple[dict, str]:
+    """The JupyterLab pod as rendered: its args, the config Secret's key mounted (subPath) at its mountPath, the
+    image's own /etc/jupyter files beside it."""
+    docs = manifests(k8s_spec())
+    container = k8s_container(docs, "jupyter")
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "jupyter-config"]
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    secret = one(docs, "Secret", volume["secret"]["secretName"])
+    cfg = json.loads(secret["stringData"][mount["subPath"]])
+    assert cfg["ServerApp"]["root_dir"] == HOME
+    cfg["ServerApp"]["root_dir"] = str(tmp_path / HOME.lstrip("/"))  # ServerApp checks that root_dir exists
+    if mutate_config:
+        mutate_config(cfg)
+    eff, stderr = run_lab(tmp_path, k8s_argv(container), {**IMAGE_JUPYTER_FILES, mount["mountPath"]: json.dumps(cfg)})
+    assert eff["loaded_config_files"][-1].endswith(mount["mountPath"])
+    return eff, stderr, container
 
 
-def test_kubernetes_jupyterlab_loads_our_config(rendered, plan, tmp_path):
-    _, hv = plan
-    eff, stderr = kubernetes_jupyter(rendered, tmp_path)
-    assert_served_as_intended(eff, stderr, hv["vault_jupyter_password"])
-    probe = values(rendered, "dask")["jupyter"].get("readinessProbe", {}).get("httpGet", {})
-    assert probe == {"path": eff["base_url"] + "api", "port": eff["port"]}  # jupyter_server's unauthenticated /api
+def test_kubernetes_jupyterlab_loads_our_config(tmp_path):
+    eff, stderr, container = kubernetes_jupyter(tmp_path)
+    assert_served_as_intended(eff, stderr, K8S_PASSWORD)
+    (port,) = container["ports"]
+    assert port["containerPort"] == eff["port"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # jupyter_server's unauthenticated /api
+        assert container[probe]["httpGet"] == {"path": eff["base_url"] + "api", "port": port["name"]}
+    svc = one(manifests(k8s_spec()), "Service")
+    assert [p["targetPort"] for p in svc["spec"]["ports"]] == [port["name"]]
 
 
-def test_without_serverapp_ip_the_chart_config_listens_on_localhost(rendered, tmp_path):
-    """BLOCKER 3's mechanism, kept as a control: `--config FILE` makes Jupyter read only FILE, so the image's
-    `ServerApp.ip = ""` is lost and jupyter_server's default (localhost) applies."""
-    eff, _ = kubernetes_jupyter(rendered, tmp_path, lambda line: "c.ServerApp.ip" not in line)
+def test_a_localhost_jupyter_config_is_caught(tmp_path):
+    """Review platform-services BLOCKER 3 as a control: a server that listens on localhost fails the check."""
+    eff, stderr, _ = kubernetes_jupyter(tmp_path, lambda cfg: cfg["ServerApp"].update(ip="localhost"))
     assert eff["ip"] == "localhost"
-    assert eff["loaded_config_files"] == [str(tmp_path / CHART_JUPYTER_CONFIG.lstrip("/"))]
+    with pytest.raises(AssertionError, match="unreachable from outside the container"):
+        assert_served_as_intended(eff, stderr, K8S_PASSWORD)

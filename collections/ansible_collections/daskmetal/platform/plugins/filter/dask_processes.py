@@ -18,8 +18,8 @@ description:
     the scheduler Service of type LoadBalancer on C(exposure.scheduler_ip). A DaskAutoscaler when
     C(adaptive.enabled). When C(jupyter.enabled), JupyterLab's ServiceAccount, Role, RoleBinding, config Secret,
     Deployment and LoadBalancer Service. PodMonitors for scheduler and workers when C(kubernetes.monitors).
-  - C(dask_compose_services) returns C({scheduler, worker, notebook}) with C(command), C(environment), C(ports) and
-    C(healthcheck) for roles/dask_compose/templates/compose.yml.j2.
+  - C(dask_compose_services) returns C({scheduler, worker, notebook}) with C(command), C(environment), C(expose),
+    C(ports) and C(healthcheck) for roles/dask_compose/templates/compose.yml.j2.
   - C(dask_processes) returns the process model itself for O(platform) (C(compose) or C(kubernetes)).
   - C(dask_jupyter_server_config) returns the JupyterLab server config (the JSON mounted at C(jupyter.config_path)).
   - An invalid spec (unknown key, unpinned package, bad CIDR, missing address) fails the task.

@@ -17,6 +17,11 @@ Both stacks render from here: roles/dask_compose (filter ``dask_compose_services
                "failure_threshold": int, "start_period_seconds": int, "start_interval_seconds": int},
      "resources": {...}}            # Kubernetes resources (requests/limits); Compose keeps its own deploy block
 
+Probes: the scheduler's and workers' ``/health`` (distributed.http.health) and jupyter_server's ``/api`` (answers
+without login); every 10 s, 6 s timeout, 5 failures; a start grace of 120 s (JupyterLab 180 s), 900 s for a process
+whose EXTRA_PIP_PACKAGES is set (installed before it starts). Compose: one healthcheck; Kubernetes: a startupProbe
+for the grace, then readiness and liveness probes with the same check.
+
 ``processes(spec, platform)`` returns {"scheduler": ..., "worker": ..., "jupyter": ... (when enabled)} for platform
 "compose" or "kubernetes". The two platforms differ only where the platform forces it, and nowhere else:
 
@@ -273,7 +278,17 @@ def scheduler_address(s, platform):
     return "tcp://%s:%d" % (host, s["scheduler"]["port"])
 
 
-def _probe(path, port, start_period):
+# Start grace: how long a process may take to answer its first check. The images' entrypoint pip-installs
+# EXTRA_PIP_PACKAGES before the process starts (dask-docker base/prepare.sh); with TPOT/xgboost that is minutes, and
+# on Kubernetes a startupProbe that runs out restarts the container, which would then never finish installing.
+START_SECONDS = 120
+START_SECONDS_JUPYTER = 180
+START_SECONDS_WITH_PIP = 900
+
+
+def _probe(path, port, start_period, env):
+    if env.get("EXTRA_PIP_PACKAGES"):
+        start_period = START_SECONDS_WITH_PIP
     return {"path": path, "port": port, "period_seconds": 10, "timeout_seconds": 6, "failure_threshold": 5,
             "start_period_seconds": start_period, "start_interval_seconds": 2}
 
@@ -296,7 +311,7 @@ def _scheduler(s, platform):
             "env": env,
             "ports": [{"name": "tcp-comm", "port": sch["port"]},
                       {"name": "http-dashboard", "port": sch["dashboard_port"]}],
-            "probe": _probe("/health", "http-dashboard", 120),
+            "probe": _probe("/health", "http-dashboard", START_SECONDS, env),
             "resources": copy.deepcopy(sch["resources"])}
 
 
@@ -323,10 +338,11 @@ def _worker(s, platform):
     if resources is None:
         size = {"cpu": str(w["nthreads"]), "memory": k8s_quantity(w["memory"])}
         resources = {"requests": dict(size), "limits": dict(size)}
+    env = _common_env(s, platform, s["extra_pip_packages"])
     return {"name": "worker", "image": s["image"], "image_pull_policy": s["image_pull_policy"],
-            "argv": argv, "env": _common_env(s, platform, s["extra_pip_packages"]),
+            "argv": argv, "env": env,
             "ports": [{"name": "http-dashboard", "port": w["dashboard_port"]}],
-            "probe": _probe("/health", "http-dashboard", 120),
+            "probe": _probe("/health", "http-dashboard", START_SECONDS, env),
             "resources": copy.deepcopy(resources)}
 
 
@@ -351,7 +367,7 @@ def _jupyter(s, platform):
             "argv": ["jupyter", "lab"], "env": env,
             "ports": [{"name": "http", "port": j["port"]}],
             # jupyter_server's /api answers 200 without login (handlers APIVersionHandler)
-            "probe": _probe("/api", "http", 180),
+            "probe": _probe("/api", "http", START_SECONDS_JUPYTER, env),
             "resources": copy.deepcopy(j["resources"])}
 
 

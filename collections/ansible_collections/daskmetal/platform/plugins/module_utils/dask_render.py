@@ -72,11 +72,13 @@ def _compose_ports(s, name, process):
 
 
 def compose_services(spec):
-    """{compose service name: {command, environment, ports, healthcheck}} for scheduler, worker, notebook."""
+    """{compose service name: {command, environment, expose, ports, healthcheck}} for scheduler, worker, notebook."""
     s = normalize(spec)
     out = {}
     for name, process in processes(s, "compose").items():
+        # expose: the container ports the other services reach (Prometheus scrapes the workers' 8788)
         service = {"command": list(process["argv"]), "environment": dict(process["env"]),
+                   "expose": [str(p["port"]) for p in process["ports"]],
                    "healthcheck": compose_healthcheck(process)}
         ports = _compose_ports(s, name, process)
         if ports:
