@@ -70,8 +70,8 @@ class KubeDouble:
         plural = next(p for p, (kind, _) in RESOURCES[gv].items() if kind == obj["kind"])
         return gv, plural
 
-    def store(self, gv, plural, obj):
-        self._rv += 1
+    @staticmethod
+    def normalize(gv, plural, obj):
         if (gv, plural) == ("v1", "secrets") and "stringData" in obj:
             # kubernetes/api@v0.33.6 core/v1/types.go Secret.StringData: "All keys and values are merged into the
             # data field on write, overwriting any existing values. The stringData field is never output when
@@ -80,6 +80,11 @@ class KubeDouble:
             data = dict(obj.get("data") or {})
             data.update({k: base64.b64encode(v.encode()).decode() for k, v in obj.pop("stringData").items()})
             obj["data"] = data
+        return obj
+
+    def store(self, gv, plural, obj):
+        self._rv += 1
+        self.normalize(gv, plural, obj)
         meta = obj.setdefault("metadata", {})
         meta.setdefault("uid", f"uid-{self._rv}")
         meta["resourceVersion"] = str(self._rv)
@@ -157,7 +162,18 @@ class KubeDouble:
         self.requests.append((method, path))
         if method in ("POST", "PATCH", "PUT", "DELETE"):
             self.writes.append((method, path.split("?", 1)[0], content_type, copy.deepcopy(body)))
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
+        if "dryRun=All" in query.split("&") and method in ("POST", "PATCH", "PUT", "DELETE"):
+            # kubernetes/apiserver@v0.33.6 pkg/registry/generic/registry/dryrun.go DryRunnableStorage: with
+            # dryRun=All the request is served in full but nothing is written to storage.
+            saved, rv = copy.deepcopy(self.objects), self._rv
+            try:
+                return self._handle(method, path, body)
+            finally:
+                self.objects, self._rv = saved, rv
+        return self._handle(method, path, body)
+
+    def _handle(self, method, path, body):
         if method == "GET":
             found = self.discovery(path)
             if found:
@@ -195,7 +211,12 @@ class KubeDouble:
         # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/patch.go: JSON merge patch and strategic merge patch (here both
         # applied as RFC 7386; strategic list merging is not imitated), 200 and the patched object.
         if method == "PATCH":
-            return 200, self.store(gv, plural, merge(body, obj))
+            patched = self.normalize(gv, plural, merge(body, obj))
+            # kubernetes/apiserver@v0.33.6 pkg/storage/etcd3/store.go GuaranteedUpdate: an update that leaves the
+            # object's bytes as they were is not written (no new resourceVersion); the object is returned as is.
+            if patched == obj:
+                return 200, obj
+            return 200, self.store(gv, plural, patched)
         if method == "PUT":
             return 200, self.store(gv, plural, body)
         # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/delete.go: 200 and what the registry returns;

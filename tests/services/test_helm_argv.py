@@ -96,7 +96,7 @@ def worker_pods(n):
 
 # ---- running the play -------------------------------------------------------------------------------------------
 
-def run(tmp_path, kube, playbook, extra, releases=(), rc=0):
+def run(tmp_path, kube, playbook, extra, releases=(), rc=0, args=()):
     """ansible-playbook PLAYBOOK against the doubles, with an inventory that has a cluster (rke2_servers); the
     recorder's calls (one dict per helm call), the releases afterwards, and the play's output."""
     kubeconfig = tmp_path / "kubeconfig.yaml"
@@ -112,7 +112,7 @@ def run(tmp_path, kube, playbook, extra, releases=(), rc=0):
                NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     extra = dict(extra, dask_kubeconfig=str(kubeconfig), dask_helm_binary=str(RECORDER))
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(extra)],
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(extra), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == rc, proc.stdout[-4000:] + proc.stderr[-2000:]
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -182,13 +182,14 @@ def test_install_twice_changes_nothing_the_second_time(tmp_path):
     """The password hash is read back from the Secret and kept; the helm release is not upgraded again."""
     with KubeDouble(seed=install_seed()) as kube:
         run(tmp_path, kube, "tests/services/playbooks/dask_install.yml", INSTALL)
-        first = len(kube.writes)
+        first, objects = len(kube.writes), copy.deepcopy(kube.objects)
         (tmp_path / "helm.jsonl").unlink()
         releases = json.loads((tmp_path / "releases.json").read_text())["releases"]
         calls, after, out = run(tmp_path, kube, "tests/services/playbooks/dask_install.yml", INSTALL, releases)
         again = kube.writes[first:]
+        assert kube.objects == objects  # every object as it was, resourceVersion included: nothing was written
     assert deploys(calls) == [] and after[0]["revision"] == 1
-    assert [(m, p) for m, p, _, _ in again] == []
+    assert {m for m, _, _, _ in again} <= {"PATCH"}  # kubernetes.core apply/present patch what exists
     assert "changed=0" in out.split("PLAY RECAP")[-1]
 
 
@@ -199,6 +200,21 @@ def test_install_adaptive_creates_the_autoscaler(tmp_path):
         a = stored(kube, "daskautoscalers", "dask")
     # named like the cluster: the DaskAutoscaler that KubeCluster.scale() deletes and .adapt() patches
     assert a["spec"] == {"cluster": "dask", "minimum": 2, "maximum": 15}
+
+
+def test_install_in_check_mode_on_an_empty_cluster_writes_nothing(tmp_path):
+    """--check before the first install: no operator, no CRDs yet; the play passes and nothing is written."""
+    with KubeDouble() as kube:
+        calls, releases, _ = run(tmp_path, kube, "tests/services/playbooks/dask_install.yml", INSTALL,
+                                 args=["--check"])
+        assert kube.objects == {}
+        # kubernetes.core 6.2 in check mode asks for a server-side dry run (module_utils/k8s/core.py
+        # server_side_dry_run, client.py K8S_SERVER_DRY_RUN "All") on every write
+        writes = [r for r in kube.requests if r[0] in ("POST", "PATCH", "PUT", "DELETE")]
+        assert writes and all("dryRun=All" in p for _, p in writes), writes
+        # the operator's custom resources are not sent: their CRDs do not exist yet
+        assert not any("kubernetes.dask.org" in p for _, p in writes)
+    assert deploys(calls) == [] and releases == []
 
 
 def test_install_refuses_crds_that_do_not_serve_v1(tmp_path):
