@@ -178,7 +178,8 @@ def test_scale_passes_the_worker_count_to_scale_dask():
 
 
 def test_scale_disable_adaptive_lets_the_playbook_delete_the_autoscaler():
-    proc = daskmetal("scale", "15", "--disable-adaptive", "-i", str(INVENTORY), "--tags", "none_here", "--output", "json")
+    proc = daskmetal("scale", "15", "--disable-adaptive", "-i", str(INVENTORY), "--tags", "none_here",
+                     "--output", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the variable roles/dask/tasks/scale.yml reads (meta/argument_specs.yml entry point scale)
     assert json.loads(proc.stdout)["extra_vars"] == {"dask_worker_replicas": 15, "dask_scale_disable_adaptive": True}

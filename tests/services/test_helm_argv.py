@@ -41,7 +41,8 @@ def operator_deployment(name="dask-kubernetes-operator", available="True"):
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "dask-operator"},
             "spec": {"replicas": 1},
             "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1,
-                       "conditions": [{"type": "Available", "status": available, "reason": "MinimumReplicasAvailable"}]}}
+                       "conditions": [{"type": "Available", "status": available,
+                                       "reason": "MinimumReplicasAvailable"}]}}
 
 
 def crd(plural, versions=("v1",)):
@@ -66,7 +67,8 @@ def cluster(replicas):
             "spec": {"worker": {"replicas": replicas, "spec": {"containers": [
                          {"name": "worker", "image": "ghcr.io/dask/dask:2026.8.0-py3.11",
                           "args": ["dask", "worker", "tcp://dask-scheduler.dask.svc.cluster.local:8786"]}]}},
-                     "scheduler": {"spec": {"containers": [{"name": "scheduler", "image": "ghcr.io/dask/dask:2026.8.0-py3.11",
+                     "scheduler": {"spec": {"containers": [{"name": "scheduler",
+                                                            "image": "ghcr.io/dask/dask:2026.8.0-py3.11",
                                                             "args": ["dask", "scheduler"]}]},
                                    "service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.20.0.0/24"]}}},
             "status": {"phase": "Running"}}
@@ -168,7 +170,8 @@ def test_install_builds_the_operator_chart_flags_and_applies_the_cluster(tmp_pat
     assert up["HELM_NAMESPACE"] == "dask-operator"
     assert json.loads(up["kubeconfig"])["clusters"][0]["cluster"]["server"] == kube.url
     assert releases[0]["chart"] == "dask-kubernetes-operator-2026.3.0"
-    assert {("daskclusters", "dask", "dask"), ("deployments", "dask", "dask-jupyter"), ("secrets", "dask", "dask-jupyter-config"),
+    assert {("daskclusters", "dask", "dask"), ("deployments", "dask", "dask-jupyter"),
+            ("secrets", "dask", "dask-jupyter-config"),
             ("roles", "dask", "dask-jupyter"), ("rolebindings", "dask", "dask-jupyter"),
             ("serviceaccounts", "dask", "dask-jupyter"), ("podmonitors", "dask", "dask-scheduler"),
             ("configmaps", "dask", "dask-workloads"), ("namespaces", "", "dask")} <= created

@@ -294,8 +294,9 @@ def _meta(obj: dict, part: dict):
 
 def operator_scheduler_service(cluster: dict) -> dict:
     annotations, labels = _meta(cluster, cluster["spec"]["scheduler"])
-    return _operator().build_scheduler_service_spec(cluster["metadata"]["name"], cluster["spec"]["scheduler"]["service"],
-                                                    annotations, labels)
+    scheduler = cluster["spec"]["scheduler"]
+    return _operator().build_scheduler_service_spec(cluster["metadata"]["name"], scheduler["service"], annotations,
+                                                    labels)
 
 
 def operator_pods(cluster: dict) -> dict:
@@ -353,14 +354,16 @@ def test_pod_monitors_select_the_pods_the_operator_creates(docs):
     jobs = {}
     for pm in monitors:
         assert pm["spec"]["namespaceSelector"]["matchNames"] == [cluster["metadata"]["namespace"]]
-        (component,) = [k for k, pod in pods.items() if selector_matches(pm["spec"]["selector"], pod["metadata"]["labels"])]
+        (component,) = [k for k, pod in pods.items()
+                        if selector_matches(pm["spec"]["selector"], pod["metadata"]["labels"])]
         (endpoint,) = pm["spec"]["podMetricsEndpoints"]
         ports = [p["name"] for ctr in pods[component]["spec"]["containers"] for p in ctr.get("ports", [])]
         assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
         jobs[component] = f"{pm['metadata']['namespace']}/{pm['metadata']['name']}"
     assert set(jobs) == {"scheduler", "worker"}
     # artifacts/prometheus/dask-rules.yml: scheduler jobs match .*dask.*scheduler.*, worker containers "worker"
-    assert re.fullmatch(".*dask.*scheduler.*", jobs["scheduler"]) and not re.fullmatch(".*dask.*scheduler.*", jobs["worker"])
+    assert re.fullmatch(".*dask.*scheduler.*", jobs["scheduler"])
+    assert not re.fullmatch(".*dask.*scheduler.*", jobs["worker"])
     assert [ctr["name"] for ctr in pods["worker"]["spec"]["containers"]] == ["worker"]
 
 
@@ -422,7 +425,8 @@ def test_jupyter_password_from_vault_and_effective(docs, plan):
     env = env_of(container(docs, "jupyter"))
     assert env["DASKMETAL_DASK_CLUSTER"] == by_kind(docs, "DaskCluster")[0]["metadata"]["name"]
     (deployment,) = by_kind(docs, "Deployment")
-    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == by_kind(docs, "ServiceAccount")[0]["metadata"]["name"]
+    (account,) = by_kind(docs, "ServiceAccount")
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
 
 
 def test_seed_notebooks_and_workloads_shipped(docs):
