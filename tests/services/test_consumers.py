@@ -150,8 +150,10 @@ def cli_check(argv: list[str], monkeypatch) -> str | None:
 
 
 def test_compose_dask_services_are_the_checked_ones(compose):
-    dask_image = [n for n, s in compose["services"].items() if "/dask/dask:" in s["image"]]
-    assert sorted(dask_image) == ["scheduler", "worker"]
+    """Every service that runs distributed's CLI is one the parametrized check below covers (whatever image runs
+    it: the upstream Dask image or the project's ML image)."""
+    runs_dask = [n for n, s in compose["services"].items() if "command" in s and compose_argv(s)[:1] == ["dask"]]
+    assert sorted(runs_dask) == ["scheduler", "worker"]
 
 
 @pytest.mark.parametrize("case", ["compose-scheduler", "compose-worker", "kubernetes-scheduler", "kubernetes-worker"])
