@@ -14,10 +14,12 @@ from . import run as _run
 
 # The variable playbooks/scale_dask.yml reads for the wanted number of Dask workers.
 SCALE_VARIABLE = "dask_worker_replicas"
+# ... and the one that lets it delete the DaskAutoscaler (roles/dask/tasks/scale.yml).
+SCALE_DISABLE_ADAPTIVE = "dask_scale_disable_adaptive"
 
 COMMANDS = {
     "deploy": ("site.yml", "build or converge the whole platform (site.yml)"),
-    "scale": ("playbooks/scale_dask.yml", "set the number of Dask workers"),
+    "scale": ("playbooks/scale_dask.yml", "set the number of Dask workers (the DaskCluster's replicas)"),
     "status": ("playbooks/status.yml", "report ZeroTier members, nodes, MetalLB addresses, Dask workers, Prometheus targets"),
     "validate": ("playbooks/status.yml", "status checks + the Dask smoke Job (playbooks/validate.yml); exit 2 when anything is unhealthy"),
     "run": (None, "run a day-2 runbook playbook (playbooks/<name>.yml) or a playbook file"),
@@ -141,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "scale":
             sp.add_argument("workers", type=_non_negative_int, metavar="N", help="number of Dask workers wanted")
+            sp.add_argument("--disable-adaptive", action="store_true",
+                            help="delete the DaskAutoscaler first (a fixed count is refused while it owns the workers)")
         if name == "run":
             sp.add_argument("runbook", nargs="?", help="a name from `daskmetal run --list` (e.g. backup, add_node) or a playbook path")
             sp.add_argument("--list", action="store_true", help="list the runbooks and exit")
@@ -214,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         extravars, files = parse_extra_vars(args.extra_vars)
         if args.command == "scale":
             extravars[SCALE_VARIABLE] = args.workers
+            if args.disable_adaptive:
+                extravars[SCALE_DISABLE_ADAPTIVE] = True
         if args.command == "validate":
             extravars["daskmetal_status_strict"] = True
         if args.command == "run" and playbook.stem in DESTRUCTIVE and not args.check:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -174,6 +175,16 @@ def test_scale_passes_the_worker_count_to_scale_dask():
     assert summary["playbook"] == str(ROOT / "playbooks" / "scale_dask.yml")
     assert summary["extra_vars"] == {"dask_worker_replicas": 7}
     assert summary["tags"] == "none_here"
+
+
+def test_scale_disable_adaptive_lets_the_playbook_delete_the_autoscaler():
+    proc = daskmetal("scale", "15", "--disable-adaptive", "-i", str(INVENTORY), "--tags", "none_here",
+                     "--output", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # the variable roles/dask/tasks/scale.yml reads (meta/argument_specs.yml entry point scale)
+    assert json.loads(proc.stdout)["extra_vars"] == {"dask_worker_replicas": 15, "dask_scale_disable_adaptive": True}
+    specs = yaml.safe_load((ROOT / "roles" / "dask" / "meta" / "argument_specs.yml").read_text())
+    assert set(json.loads(proc.stdout)["extra_vars"]) <= set(specs["argument_specs"]["scale"]["options"])
 
 
 @pytest.mark.parametrize("operator_setting,expected", [(None, True), ("False", False), ("True", True)],

@@ -13,6 +13,7 @@ mirrors of kubernetes/kubernetes staging/src/k8s.io/{apimachinery,apiserver} (ta
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -21,9 +22,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # group/version -> {plural: (kind, namespaced)}
 RESOURCES = {
     "v1": {"namespaces": ("Namespace", False), "configmaps": ("ConfigMap", True), "services": ("Service", True),
-           "secrets": ("Secret", True)},
+           "secrets": ("Secret", True), "serviceaccounts": ("ServiceAccount", True), "pods": ("Pod", True)},
     "apps/v1": {"deployments": ("Deployment", True)},
+    # kubernetes/api@v0.33.6 rbac/v1/register.go: Role, RoleBinding (namespaced).
+    "rbac.authorization.k8s.io/v1": {"roles": ("Role", True), "rolebindings": ("RoleBinding", True)},
+    # kubernetes/apiextensions-apiserver@v0.33.6 pkg/apis/apiextensions/v1/register.go: CustomResourceDefinition,
+    # cluster-scoped.
+    "apiextensions.k8s.io/v1": {"customresourcedefinitions": ("CustomResourceDefinition", False)},
     "monitoring.coreos.com/v1": {"servicemonitors": ("ServiceMonitor", True), "podmonitors": ("PodMonitor", True)},
+    # The Dask Kubernetes Operator's CRDs (dask/helm-chart gh-pages dask-kubernetes-operator-2026.3.0.tgz,
+    # crds/daskcluster.yaml, daskworkergroup.yaml, daskautoscaler.yaml: group kubernetes.dask.org, version v1,
+    # scope Namespaced, these plurals and kinds).
+    "kubernetes.dask.org/v1": {"daskclusters": ("DaskCluster", True), "daskworkergroups": ("DaskWorkerGroup", True),
+                               "daskautoscalers": ("DaskAutoscaler", True)},
 }
 # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go APIResource.verbs (Verbs []string): the verbs the resource supports.
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -46,7 +57,9 @@ class KubeDouble:
     """`with KubeDouble(seed=[obj, ...]) as k:` then k.url, k.objects[(gv, plural, ns, name)], k.requests."""
 
     def __init__(self, seed=()):
-        self.objects, self.requests, self._rv = {}, [], 0
+        # requests: (method, path); writes: (method, path without query, Content-Type, body) of every POST, PATCH,
+        # PUT and DELETE, to check what a client sent.
+        self.objects, self.requests, self.writes, self._rv = {}, [], [], 0
         for obj in seed:
             gv, plural = self.locate(obj)
             self.store(gv, plural, obj)
@@ -57,8 +70,21 @@ class KubeDouble:
         plural = next(p for p, (kind, _) in RESOURCES[gv].items() if kind == obj["kind"])
         return gv, plural
 
+    @staticmethod
+    def normalize(gv, plural, obj):
+        if (gv, plural) == ("v1", "secrets") and "stringData" in obj:
+            # kubernetes/api@v0.33.6 core/v1/types.go Secret.StringData: "All keys and values are merged into the
+            # data field on write, overwriting any existing values. The stringData field is never output when
+            # reading from the API." (kubernetes/kubernetes pkg/apis/core/v1/conversion.go
+            # Convert_v1_Secret_To_core_Secret).
+            data = dict(obj.get("data") or {})
+            data.update({k: base64.b64encode(v.encode()).decode() for k, v in obj.pop("stringData").items()})
+            obj["data"] = data
+        return obj
+
     def store(self, gv, plural, obj):
         self._rv += 1
+        self.normalize(gv, plural, obj)
         meta = obj.setdefault("metadata", {})
         meta.setdefault("uid", f"uid-{self._rv}")
         meta["resourceVersion"] = str(self._rv)
@@ -132,9 +158,22 @@ class KubeDouble:
             ns, plural, name = "", rest[0], (rest[1] if len(rest) > 1 else "")
         return (gv, plural, ns, name) if plural in RESOURCES[gv] else None
 
-    def handle(self, method, path, body):
+    def handle(self, method, path, body, content_type=None):
         self.requests.append((method, path))
-        path = path.split("?", 1)[0]
+        if method in ("POST", "PATCH", "PUT", "DELETE"):
+            self.writes.append((method, path.split("?", 1)[0], content_type, copy.deepcopy(body)))
+        path, _, query = path.partition("?")
+        if "dryRun=All" in query.split("&") and method in ("POST", "PATCH", "PUT", "DELETE"):
+            # kubernetes/apiserver@v0.33.6 pkg/registry/generic/registry/dryrun.go DryRunnableStorage: with
+            # dryRun=All the request is served in full but nothing is written to storage.
+            saved, rv = copy.deepcopy(self.objects), self._rv
+            try:
+                return self._handle(method, path, body)
+            finally:
+                self.objects, self._rv = saved, rv
+        return self._handle(method, path, body)
+
+    def _handle(self, method, path, body):
         if method == "GET":
             found = self.discovery(path)
             if found:
@@ -172,7 +211,12 @@ class KubeDouble:
         # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/patch.go: JSON merge patch and strategic merge patch (here both
         # applied as RFC 7386; strategic list merging is not imitated), 200 and the patched object.
         if method == "PATCH":
-            return 200, self.store(gv, plural, merge(body, obj))
+            patched = self.normalize(gv, plural, merge(body, obj))
+            # kubernetes/apiserver@v0.33.6 pkg/storage/etcd3/store.go GuaranteedUpdate: an update that leaves the
+            # object's bytes as they were is not written (no new resourceVersion); the object is returned as is.
+            if patched == obj:
+                return 200, obj
+            return 200, self.store(gv, plural, patched)
         if method == "PUT":
             return 200, self.store(gv, plural, body)
         # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/delete.go: 200 and what the registry returns;
@@ -212,7 +256,7 @@ def _handler(double):
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
-            code, payload = double.handle(self.command, self.path, body)
+            code, payload = double.handle(self.command, self.path, body, self.headers.get("Content-Type"))
             data = json.dumps(payload).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")

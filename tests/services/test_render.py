@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,13 @@ from .conftest import ARTIFACTS, ROOT
 HERE = Path(__file__).parent
 INVENTORY = ROOT / "inventories" / "example"
 SCHEMAS = {p.stem: json.loads(p.read_text()) for p in (HERE / "schemas").glob("*.json")}
-CORE_KINDS = {"Namespace", "Service", "ConfigMap", "Secret", "Job"}
-CR_KINDS = {"IPAddressPool", "L2Advertisement", "ServiceMonitor", "PodMonitor", "PrometheusRule"}
+CORE_KINDS = {"Namespace", "Service", "ConfigMap", "Secret", "Job", "Deployment", "ServiceAccount", "Role",
+              "RoleBinding"}
+CR_KINDS = {"IPAddressPool", "L2Advertisement", "PodMonitor", "PrometheusRule"}
+# The operator's CRDs (kubernetes.dask.org/v1), as the pinned dask-kubernetes 2026.3.0 ships them in its chart
+# (dask_kubernetes/operator/deployment/helm/dask-kubernetes-operator/crds, the same files as in the published
+# dask-kubernetes-operator-2026.3.0.tgz).
+DASK_KINDS = {"DaskCluster"}
 NODES = [{"vcpus": 16, "memory_mb": 64000}, {"vcpus": 16, "memory_mb": 64000}]
 # The example inventory carries no secret (its vault.yml.example is not loaded): the test passes its own.
 TEST_SECRETS = ROOT / "tests" / "vars" / "test_secrets.yml"
@@ -109,20 +115,19 @@ def test_values_keys_exist_in_pinned_chart(rendered, role):
     assert unknown_keys(values(rendered, role), keys) == []
 
 
-@pytest.mark.parametrize("typo", [{"scheduler": {"servicePorts": 8786}}, {"worker": {"replica": 3}},
-                                  {"jupyter": {"image": {"tags": "x"}}}])
+@pytest.mark.parametrize("typo", [{"image": {"names": "x"}}, {"rbac": {"clusters": False}}, {"kopfArg": []}])
 def test_a_values_typo_is_caught(rendered, typo):
-    keys = load_keys("dask", "2024.1.1")
-    vals = values(rendered, "dask")
-    for top, sub in typo.items():
-        vals[top] = {**vals[top], **sub}
+    rel = release(rendered, "dask")
+    keys = load_keys(rel["chart"], str(rel["version"]))
+    vals = {**values(rendered, "dask"), **typo}
     bad = unknown_keys(vals, keys)
-    assert len(bad) == 1 and bad[0].split(".")[-1] in ("servicePorts", "replica", "tags")
+    assert len(bad) == 1 and bad[0].split(".")[-1] in ("names", "clusters", "kopfArg")
 
 
 def test_pinned_versions(rendered):
     assert {r: str(release(rendered, r)["version"]) for r in ("metallb", "dask", "monitoring")} == {
-        "metallb": "0.16.1", "dask": "2024.1.1", "monitoring": "88.5.3"}
+        "metallb": "0.16.1", "dask": "2026.3.0", "monitoring": "88.5.3"}
+    assert release(rendered, "dask")["chart"] == "dask-kubernetes-operator"
 
 
 # ---- schemas ------------------------------------------------------------------------------------------------------
@@ -148,16 +153,59 @@ def test_strict_validation_rejects_a_wrong_field(docs):
 def test_custom_resources_match_the_project_schemas(docs):
     crs = [(f, d) for f, d in docs if d["kind"] in CR_KINDS]
     assert {d["kind"] for _, d in crs} == CR_KINDS
-    assert {d["kind"] for _, d in docs} <= CORE_KINDS | CR_KINDS
+    assert {d["kind"] for _, d in docs} <= CORE_KINDS | CR_KINDS | DASK_KINDS
     for f, d in crs:
         jsonschema.validate(d, SCHEMAS[d["kind"].lower()])
+
+
+def operator_crd_schema(kind: str) -> dict:
+    """openAPIV3Schema of the served v1 of the operator's CRD for kind, from the pinned dask-kubernetes wheel."""
+    import dask_kubernetes
+
+    crds = Path(dask_kubernetes.__file__).parent / "operator/deployment/helm/dask-kubernetes-operator/crds"
+    crd = yaml.safe_load((crds / f"{kind.lower()}.yaml").read_text())
+    assert crd["spec"]["group"] == "kubernetes.dask.org"
+    (version,) = [v for v in crd["spec"]["versions"] if v["served"]]
+    assert version["name"] == "v1"
+    schema = version["schema"]["openAPIV3Schema"]
+    # apiVersion, kind and metadata are the apiserver's own for every object, whether the CRD lists them or not
+    return {**schema, "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                     "metadata": {"type": "object"}, **schema["properties"]}}
+
+
+def strict(schema: dict) -> dict:
+    """A structural CRD schema as the apiserver prunes it: properties not in the schema are not kept, so here they
+    are an error (additionalProperties false wherever properties are listed and nothing is preserved)."""
+    out = {k: (strict(v) if isinstance(v, dict) else [strict(i) if isinstance(i, dict) else i for i in v]
+               if isinstance(v, list) else v) for k, v in schema.items()
+           if not k.startswith("x-kubernetes")}
+    if "properties" in schema:
+        out["properties"] = {k: strict(v) for k, v in schema["properties"].items()}
+        if not schema.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in schema:
+            out["additionalProperties"] = False
+    if schema.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    return out
+
+
+def test_dask_custom_resources_match_the_operator_crds(docs):
+    crs = [d for _, d in docs if d["kind"] in DASK_KINDS]
+    assert {d["kind"] for d in crs} == DASK_KINDS
+    for d in crs:
+        assert d["apiVersion"] == "kubernetes.dask.org/v1"
+        jsonschema.validate(d, strict(operator_crd_schema(d["kind"])))
+    bad = json.loads(json.dumps(by_kind(docs, "DaskCluster")[0]))
+    bad["spec"]["worker"]["replica"] = bad["spec"]["worker"].pop("replicas")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, strict(operator_crd_schema("DaskCluster")))
 
 
 @pytest.mark.parametrize("kind, mutate", [
     ("IPAddressPool", lambda d: d["spec"].update(autoassign=True)),
     ("IPAddressPool", lambda d: d["spec"].update(addresses=["10.147.17.200-"])),
     ("L2Advertisement", lambda d: d["spec"].update(interface=["zt0"])),
-    ("ServiceMonitor", lambda d: d["spec"]["endpoints"][0].update(interval="30 seconds")),
+    ("PodMonitor", lambda d: d["spec"]["podMetricsEndpoints"][0].update(interval="30 seconds")),
     ("PodMonitor", lambda d: d["spec"].update(endpoints=d["spec"].pop("podMetricsEndpoints"))),
     ("PrometheusRule", lambda d: d["spec"]["groups"][0]["rules"][0].update(alert="X", record="y")),
 ])
@@ -200,22 +248,68 @@ def in_pools(ip, derived):
 def test_service_addresses_are_the_plans(rendered, docs, plan):
     derived, _ = plan
     svc = derived["services"]
-    assert lb_ip(values(rendered, "dask")["scheduler"]["serviceAnnotations"]) == svc["dask_scheduler"]
-    assert values(rendered, "dask")["scheduler"]["serviceType"] == "LoadBalancer"
-    (jupyter,) = [s for s in by_kind(docs, "Service") if s["spec"]["selector"].get("component") == "jupyter"]
+    scheduler = operator_scheduler_service(by_kind(docs, "DaskCluster")[0])
+    assert lb_ip(scheduler) == svc["dask_scheduler"] and scheduler["spec"]["type"] == "LoadBalancer"
+    (jupyter,) = by_kind(docs, "Service")
     assert lb_ip(jupyter) == svc["jupyter"] and jupyter["spec"]["type"] == "LoadBalancer"
+    # only the ZeroTier network reaches them, and no NodePort is opened on every node
+    for service in (scheduler, jupyter):
+        assert service["spec"]["loadBalancerSourceRanges"] == [derived["network"]["cidr"]]
+        assert service["spec"]["allocateLoadBalancerNodePorts"] is False
     grafana = values(rendered, "monitoring")["grafana"]["service"]
     assert lb_ip(grafana["annotations"]) == svc["grafana"] and grafana["type"] == "LoadBalancer"
     for name, ip in svc.items():
         assert in_pools(ip, derived), f"{name} {ip} is in no MetalLB pool"
 
 
-def test_jupyter_service_selects_the_charts_jupyter_pod(rendered, docs):
-    (jupyter,) = [s for s in by_kind(docs, "Service") if s["spec"]["selector"].get("component") == "jupyter"]
-    # labels of dask/templates/dask-jupyter-deployment.yaml (chart 2024.1.1): app=<chart name>, release, component
-    assert jupyter["spec"]["selector"] == {"app": "dask", "release": release(rendered, "dask")["release"],
-                                           "component": "jupyter"}
-    assert jupyter["spec"]["ports"][0]["targetPort"] == 8888
+def test_jupyter_service_selects_the_jupyter_pod(docs):
+    (jupyter,) = by_kind(docs, "Service")
+    (deployment,) = by_kind(docs, "Deployment")
+    pod = deployment["spec"]["template"]
+    assert selector_matches({"matchLabels": jupyter["spec"]["selector"]}, pod["metadata"]["labels"])
+    ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+    assert jupyter["spec"]["ports"][0]["targetPort"] in ports
+
+
+# ---- what the operator makes of the DaskCluster (its own code, dask-kubernetes 2026.3.0) -------------------------
+
+def _operator():
+    from dask_kubernetes.operator.controller import controller
+
+    return controller
+
+
+def _meta(obj: dict, part: dict):
+    """controller.py daskcluster_create_components: the DaskCluster's labels/annotations (_get_labels,
+    _get_annotations drop kopf's own) updated with spec.<part>.metadata's."""
+    from types import SimpleNamespace
+
+    c = _operator()
+    meta = SimpleNamespace(labels=obj["metadata"].get("labels", {}), annotations=obj["metadata"].get("annotations", {}))
+    labels, annotations = c._get_labels(meta), c._get_annotations(meta)
+    labels.update(part.get("metadata", {}).get("labels", {}))
+    annotations.update(part.get("metadata", {}).get("annotations", {}))
+    return annotations, labels
+
+
+def operator_scheduler_service(cluster: dict) -> dict:
+    annotations, labels = _meta(cluster, cluster["spec"]["scheduler"])
+    scheduler = cluster["spec"]["scheduler"]
+    return _operator().build_scheduler_service_spec(cluster["metadata"]["name"], scheduler["service"], annotations,
+                                                    labels)
+
+
+def operator_pods(cluster: dict) -> dict:
+    """{"scheduler": pod template, "worker": pod template} the operator creates (build_scheduler_deployment_spec;
+    build_default_worker_group_spec, then build_worker_deployment_spec as daskworkergroup_replica_update does)."""
+    c, name, ns = _operator(), cluster["metadata"]["name"], cluster["metadata"]["namespace"]
+    annotations, labels = _meta(cluster, cluster["spec"]["scheduler"])
+    scheduler = c.build_scheduler_deployment_spec(name, cluster["spec"]["scheduler"]["spec"], annotations, labels)
+    annotations, labels = _meta(cluster, cluster["spec"]["worker"])
+    group = c.build_default_worker_group_spec(name, cluster["spec"]["worker"], annotations, labels)
+    worker = c.build_worker_deployment_spec(group["metadata"]["name"], ns, name, "0123456789",
+                                            group["spec"]["worker"]["spec"], annotations, labels)
+    return {"scheduler": scheduler["spec"]["template"], "worker": worker["spec"]["template"]}
 
 
 # ---- monitoring wiring --------------------------------------------------------------------------------------------
@@ -239,8 +333,7 @@ def effective_selector(spec: dict, kind: str, release_name: str) -> dict:
     return {}
 
 
-@pytest.mark.parametrize("kind, crd", [("serviceMonitor", "ServiceMonitor"), ("podMonitor", "PodMonitor"),
-                                       ("rule", "PrometheusRule")])
+@pytest.mark.parametrize("kind, crd", [("podMonitor", "PodMonitor"), ("rule", "PrometheusRule")])
 def test_prometheus_selects_the_dask_monitors_and_rules(rendered, docs, kind, crd):
     rel = release(rendered, "monitoring")["release"]
     spec = values(rendered, "monitoring").get("prometheus", {}).get("prometheusSpec", {})
@@ -251,19 +344,27 @@ def test_prometheus_selects_the_dask_monitors_and_rules(rendered, docs, kind, cr
         assert selector_matches(sel, o["metadata"].get("labels", {})), (crd, o["metadata"])
 
 
-def test_monitors_point_at_the_charts_scheduler_and_workers(rendered, docs):
-    rel = release(rendered, "dask")
-    fullname = rel["release"] if "dask" in rel["release"] else f"{rel['release']}-dask"
-    (sm,) = by_kind(docs, "ServiceMonitor")
-    # dask/templates/dask-scheduler-service.yaml: labels app/release/component, metrics port name <fullname>-webui
-    assert selector_matches(sm["spec"]["selector"], {"app": "dask", "release": rel["release"], "component": "scheduler"})
-    assert sm["spec"]["endpoints"][0]["port"] == f"{fullname}-webui"
-    assert sm["spec"]["namespaceSelector"]["matchNames"] == [rel["namespace"]]
-    (pm,) = by_kind(docs, "PodMonitor")
-    assert selector_matches(pm["spec"]["selector"], {"app": "dask", "release": rel["release"], "component": "worker"})
-    assert pm["spec"]["podMetricsEndpoints"][0]["port"] == "dashboard"  # dask-worker-deployment.yaml port name
-    # the rules match scheduler jobs by name (the ServiceMonitor's job is the Service name)
-    assert "dask" in f"{fullname}-scheduler" and "scheduler" in f"{fullname}-scheduler"
+def test_pod_monitors_select_the_pods_the_operator_creates(docs):
+    """Each PodMonitor selects exactly one of the operator's pod kinds, on a container port it names; the job label
+    (prometheus-operator: <namespace>/<PodMonitor name>) is what the shared rules match."""
+    (cluster,) = by_kind(docs, "DaskCluster")
+    pods = operator_pods(cluster)
+    monitors = by_kind(docs, "PodMonitor")
+    assert len(monitors) == 2
+    jobs = {}
+    for pm in monitors:
+        assert pm["spec"]["namespaceSelector"]["matchNames"] == [cluster["metadata"]["namespace"]]
+        (component,) = [k for k, pod in pods.items()
+                        if selector_matches(pm["spec"]["selector"], pod["metadata"]["labels"])]
+        (endpoint,) = pm["spec"]["podMetricsEndpoints"]
+        ports = [p["name"] for ctr in pods[component]["spec"]["containers"] for p in ctr.get("ports", [])]
+        assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
+        jobs[component] = f"{pm['metadata']['namespace']}/{pm['metadata']['name']}"
+    assert set(jobs) == {"scheduler", "worker"}
+    # artifacts/prometheus/dask-rules.yml: scheduler jobs match .*dask.*scheduler.*, worker containers "worker"
+    assert re.fullmatch(".*dask.*scheduler.*", jobs["scheduler"])
+    assert not re.fullmatch(".*dask.*scheduler.*", jobs["worker"])
+    assert [ctr["name"] for ctr in pods["worker"]["spec"]["containers"]] == ["worker"]
 
 
 def test_rules_and_dashboard_are_the_shared_artifacts(docs):
@@ -276,37 +377,56 @@ def test_rules_and_dashboard_are_the_shared_artifacts(docs):
 
 # ---- dask specifics -----------------------------------------------------------------------------------------------
 
-def test_workers_sized_from_node_capacity(rendered):
-    w = values(rendered, "dask")["worker"]
-    assert w["replicas"] == 15
+def container(docs, component: str) -> dict:
+    (cluster,) = by_kind(docs, "DaskCluster")
+    if component == "jupyter":
+        (deployment,) = by_kind(docs, "Deployment")
+        (ctr,) = deployment["spec"]["template"]["spec"]["containers"]
+    else:
+        (ctr,) = cluster["spec"][component]["spec"]["containers"]
+    return ctr
+
+
+def env_of(ctr: dict) -> dict:
+    return {e["name"]: e["value"] for e in ctr.get("env", [])}
+
+
+def test_workers_sized_from_node_capacity(docs):
+    (cluster,) = by_kind(docs, "DaskCluster")
+    assert cluster["spec"]["worker"]["replicas"] == 15
+    w = container(docs, "worker")
     # 15 workers on 2 nodes of 16 CPUs / 64000 MiB: 8 per node, 1 thread, (64000 - 2048) * 0.9 / 8 MiB
-    assert w["threads_per_worker"] == 1
-    assert w["resources"]["limits"] == {"cpu": 1, "memory": "6969Mi"} == w["resources"]["requests"]
+    args = w["args"]
+    assert args[args.index("--nthreads") + 1] == "1" and args[args.index("--memory-limit") + 1] == "6969Mi"
+    assert w["resources"]["limits"] == {"cpu": "1", "memory": "6969Mi"} == w["resources"]["requests"]
 
 
-def test_images_and_pip_packages(rendered):
-    v = values(rendered, "dask")
+def test_images_and_pinned_pip_packages(docs):
     for part in ("scheduler", "worker", "jupyter"):
-        assert v[part]["image"]["tag"] == "2026.8.0"
-        pip = {e["name"]: e["value"] for e in v[part]["env"]}["EXTRA_PIP_PACKAGES"].split()
-        names = {p.split("==")[0] for p in pip}
-        assert {"prometheus-client", "dask-ml", "tpot", "scikit-learn"} <= names
-    assert v["jupyter"]["image"]["repository"].endswith("/dask/dask-notebook")
+        ctr = container(docs, part)
+        assert ctr["image"].endswith(":2026.8.0-py3.11")
+        pip = env_of(ctr)["EXTRA_PIP_PACKAGES"].split()
+        assert all("==" in p for p in pip), pip  # nothing unpinned
+        assert {"prometheus-client", "dask-ml", "tpot", "scikit-learn"} <= {p.split("==")[0] for p in pip}
+    assert container(docs, "jupyter")["image"].startswith("ghcr.io/dask/dask-notebook:")
+    assert "dask-kubernetes==2026.3.0" in env_of(container(docs, "jupyter"))["EXTRA_PIP_PACKAGES"].split()
 
 
-def test_jupyter_password_from_vault_and_effective(rendered, plan):
+def test_jupyter_password_from_vault_and_effective(docs, plan):
     from ansible_collections.daskmetal.platform.plugins.filter.jupyter import verify
 
     _, hv = plan
-    j = values(rendered, "dask")["jupyter"]
-    assert j["password"].startswith("argon2:")
-    assert verify(j["password"], hv["vault_jupyter_password"])
-    assert not verify(j["password"], hv["vault_jupyter_password"] + "x")
-    env = {e["name"]: e["value"] for e in j["env"]}
-    assert env["JUPYTERLAB_ARGS"] == "--config /usr/local/etc/jupyter/jupyter_notebook_config.py"
-    assert f'c.PasswordIdentityProvider.hashed_password = "{j["password"]}"' in j["extraConfig"]
-    assert j["rbac"] is True
-    assert env["DASKMETAL_WORKER_DEPLOYMENT"] == "dask-worker"
+    (secret,) = [d for d in by_kind(docs, "Secret") if d["metadata"]["namespace"] == "dask"]
+    config = json.loads(secret["stringData"]["jupyter_server_config.json"])
+    hashed = config["PasswordIdentityProvider"]["hashed_password"]
+    assert hashed.startswith("argon2:")
+    assert verify(hashed, hv["vault_jupyter_password"])
+    assert not verify(hashed, hv["vault_jupyter_password"] + "x")
+    env = env_of(container(docs, "jupyter"))
+    assert env["DASKMETAL_DASK_CLUSTER"] == by_kind(docs, "DaskCluster")[0]["metadata"]["name"]
+    (deployment,) = by_kind(docs, "Deployment")
+    (account,) = by_kind(docs, "ServiceAccount")
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
 
 
 def test_seed_notebooks_and_workloads_shipped(docs):
@@ -328,4 +448,4 @@ def test_no_plaintext_secret_in_the_render(rendered, plan):
         if f.is_file():
             text = f.read_text()
             assert not any(s in text for s in secrets), f
-    assert oct((rendered / "dask" / "values.yaml").stat().st_mode & 0o777) == "0o600"
+    assert oct((rendered / "dask" / "20-dask.yaml").stat().st_mode & 0o777) == "0o600"  # the Secret's hash

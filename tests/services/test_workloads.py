@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from daskmetal_workloads import bank, scale_workers, tpot_ready
+from daskmetal_workloads import adapt_workers, bank, scale_workers, tpot_ready
 from daskmetal_workloads.smoke import array_mean_smoke
 
 from .conftest import WORKLOADS
@@ -57,27 +57,51 @@ def test_tpot_ready_gives_a_remote_client_a_worker_view(client):
     assert tpot_ready(client) is client
 
 
-class FakeApps:
-    """Records what the Jupyter pod's service account would patch."""
+def kube_cluster_spec():
+    """dask_kubernetes.operator.KubeCluster (the pinned 2026.3.0) as an autospec: every call is checked against the
+    real signatures (from_name(name, **kwargs) -> KubeCluster(name=..., namespace=...), scale(n, worker_group),
+    adapt(minimum, maximum)); nothing talks to a cluster."""
+    from unittest import mock
 
-    def __init__(self):
-        self.calls = []
+    from dask_kubernetes.operator import KubeCluster
 
-    def patch_namespaced_deployment(self, name, namespace, body):
-        self.calls.append((name, namespace, body))
+    spec = mock.create_autospec(KubeCluster)
+    spec.from_name.return_value = mock.create_autospec(KubeCluster, instance=True)
+    return spec
 
 
-def test_scale_workers_patches_the_worker_deployment(monkeypatch):
-    monkeypatch.setenv("DASKMETAL_WORKER_DEPLOYMENT", "dask-worker")
+def test_scale_workers_scales_the_shared_daskcluster(monkeypatch):
+    monkeypatch.setenv("DASKMETAL_DASK_CLUSTER", "dask")
     monkeypatch.setenv("DASKMETAL_NAMESPACE", "dask")
-    api = FakeApps()
-    assert scale_workers(20, apps_api=api) == 20
-    assert api.calls == [("dask-worker", "dask", {"spec": {"replicas": 20}})]
+    kc = kube_cluster_spec()
+    assert scale_workers(20, kube_cluster=kc) == 20
+    kc.from_name.assert_called_once_with("dask", namespace="dask")
+    kc.from_name.return_value.scale.assert_called_once_with(20)
     with pytest.raises(ValueError):
-        scale_workers(-1, apps_api=api)
-    monkeypatch.delenv("DASKMETAL_WORKER_DEPLOYMENT")
-    with pytest.raises(ValueError, match="DASKMETAL_WORKER_DEPLOYMENT"):
-        scale_workers(3, apps_api=api)
+        scale_workers(-1, kube_cluster=kc)
+    monkeypatch.delenv("DASKMETAL_DASK_CLUSTER")
+    with pytest.raises(ValueError, match="DASKMETAL_DASK_CLUSTER"):
+        scale_workers(3, kube_cluster=kc)
+
+
+def test_adapt_workers_sets_the_autoscaler_range(monkeypatch):
+    monkeypatch.setenv("DASKMETAL_DASK_CLUSTER", "dask")
+    monkeypatch.delenv("DASKMETAL_NAMESPACE", raising=False)
+    kc = kube_cluster_spec()
+    adapt_workers(2, 15, name="other", namespace="team", kube_cluster=kc)
+    kc.from_name.assert_called_once_with("other", namespace="team")
+    kc.from_name.return_value.adapt.assert_called_once_with(minimum=2, maximum=15)
+    with pytest.raises(ValueError):
+        adapt_workers(5, 2, kube_cluster=kc)
+
+
+def test_the_autospec_rejects_what_kubecluster_rejects():
+    """The check above can fail: a call the real KubeCluster does not take raises."""
+    kc = kube_cluster_spec()
+    with pytest.raises(TypeError):
+        kc.from_name.return_value.scale(n=3, workers=4)
+    with pytest.raises(TypeError):
+        kc.from_name.return_value.adapt(minimum=1, maximum=2, interval="1s")
 
 
 def test_scale_workers_on_a_local_cluster():

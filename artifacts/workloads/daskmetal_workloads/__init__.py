@@ -2,17 +2,19 @@
 
 from daskmetal_workloads.bank import BANK_COLUMNS, load_bank_marketing, prepare_features, synthetic_bank_marketing
 from daskmetal_workloads.graph import draw_task_graph
-from daskmetal_workloads.scale import scale_workers
+from daskmetal_workloads.scale import adapt_workers, scale_workers, shared_cluster
 from daskmetal_workloads.smoke import array_mean_smoke
 from daskmetal_workloads.tpot_compat import tpot_ready
 
 __all__ = [
     "BANK_COLUMNS",
+    "adapt_workers",
     "array_mean_smoke",
     "draw_task_graph",
     "load_bank_marketing",
     "prepare_features",
     "scale_workers",
+    "shared_cluster",
     "synthetic_bank_marketing",
     "tpot_ready",
 ]
