@@ -105,8 +105,9 @@ ROLE_VARS = {
     "metallb": ("metallb_chart_version",),
     "monitoring": ("monitoring_provider", "monitoring_grafana_admin_password", "monitoring_chart_version",
                    "monitoring_grafana_ip", "monitoring_prometheus_storage_size"),
-    "dask": ("dask_worker_replicas", "dask_jupyter_password", "dask_chart_version", "dask_version",
-             "dask_image_registry", "dask_worker_threads", "dask_worker_memory", "dask_worker_hosts_group",
+    "dask": ("dask_worker_replicas", "dask_jupyter_password", "dask_operator_chart_version", "dask_version",
+             "dask_image_registry", "dask_adaptive_enabled", "dask_adaptive_minimum", "dask_adaptive_maximum",
+             "dask_source_ranges", "dask_worker_threads", "dask_worker_memory", "dask_worker_hosts_group",
              "dask_worker_reserve_cpus", "dask_worker_reserve_memory_mb"),
     "dask_compose": ("dask_compose_worker_replicas", "dask_compose_jupyter_password",
                      "dask_compose_grafana_admin_password", "dask_compose_registry"),
@@ -524,7 +525,7 @@ VERSION_FORMATS = {
     "helm_version": (r"^v" + _SEMVER + "$", "a Helm release such as v3.22.0"),
     "metallb_chart_version": ("^v?" + _SEMVER + "$", "a chart version such as 0.16.1"),
     "monitoring_chart_version": ("^v?" + _SEMVER + "$", "a chart version such as 88.5.3"),
-    "dask_chart_version": ("^v?" + _SEMVER + "$", "a chart version such as 2024.1.1"),
+    "dask_operator_chart_version": ("^v?" + _SEMVER + "$", "a chart version such as 2026.3.0"),
     "dask_version": (r"^[0-9]{4}\.[0-9]{1,2}\.[0-9]+$", "a Dask release such as 2026.8.0"),
 }
 
@@ -680,6 +681,35 @@ def count_problem(name, value, minimum=0):
 @host_rule("dask")
 def dask_replicas_rule(ctx, host):
     return count_problem("dask_worker_replicas", ctx.get(host, "dask_worker_replicas"))
+
+
+@host_rule("dask")
+def dask_adaptive_rule(ctx, host):
+    """With adaptive scaling on, 0 <= minimum <= maximum (the DaskAutoscaler's spec.minimum / spec.maximum)."""
+    enabled = ctx.get(host, "dask_adaptive_enabled")
+    if not (enabled is True or str(enabled).strip().lower() in ("true", "yes", "1")):
+        return []
+    low, high = ctx.get(host, "dask_adaptive_minimum", 1), ctx.get(host, "dask_adaptive_maximum")
+    out = count_problem("dask_adaptive_minimum", low) + count_problem("dask_adaptive_maximum", high)
+    if not out and int(low) > int(high):
+        out.append(problem("dask_adaptive_minimum", "%s is above dask_adaptive_maximum (%s)" % (low, high),
+                           "set dask_adaptive_minimum <= dask_adaptive_maximum (e.g. 1 and 15)"))
+    return out
+
+
+@host_rule("dask")
+def dask_source_ranges_rule(ctx, host):
+    """Who may reach the scheduler and JupyterLab LoadBalancers: a non-empty list of IPv4 CIDRs, never everyone."""
+    ranges = ctx.get(host, "dask_source_ranges")
+    if ranges is None:
+        return []
+    fix = "list the networks that may reach Dask, normally only the ZeroTier network (the default)"
+    if isinstance(ranges, str) or not isinstance(ranges, (list, tuple)) or not ranges:
+        return [problem("dask_source_ranges", "%r is not a non-empty list of CIDRs" % (ranges,), fix)]
+    bad = [r for r in ranges if not _cidr_ok(r) or ipaddress.ip_network(r, strict=False).prefixlen == 0]
+    if bad:
+        return [problem("dask_source_ranges", "%r: not IPv4 CIDRs, or open to every address" % (bad,), fix)]
+    return []
 
 
 @host_rule("dask")

@@ -51,7 +51,7 @@ GOOD = {
     "helm_version": "v3.22.0", "helm_download_base_url": "https://get.helm.sh", "metallb_chart_version": "0.16.1",
     "monitoring_provider": "kube-prometheus-stack", "monitoring_chart_version": "88.5.3",
     "monitoring_grafana_ip": "10.147.17.202", "monitoring_grafana_admin_password": "grafana-password-42",
-    "dask_worker_replicas": 15, "dask_jupyter_password": "jupyter-password-42", "dask_chart_version": "2024.1.1",
+    "dask_worker_replicas": 15, "dask_jupyter_password": "jupyter-password-42", "dask_operator_chart_version": "2026.3.0",
     "dask_version": "2026.8.0", "dask_image_registry": "ghcr.io",
 }
 
@@ -248,7 +248,7 @@ def test_helm_mode_with_a_dns_name_passes():
     ("rke2_version", "v1.33.5+rke2r1", "v1.33.5"), ("rancher_server_version", "v2.12.3", "2.12.3"),
     ("docker_version", "5:28.5.2-1~debian.12~bookworm", "28.5"), ("docker_version", "", "latest"),
     ("helm_version", "v3.22.0", "3.22"), ("metallb_chart_version", "0.16.1", "0.16"),
-    ("monitoring_chart_version", "88.5.3", "latest"), ("dask_chart_version", "2024.1.1", 2024.1),
+    ("monitoring_chart_version", "88.5.3", "latest"), ("dask_operator_chart_version", "2026.3.0", 2026.3),
     ("dask_version", "2026.8.0", "2026.8"), ("zerotier_package_version", "1.14.2", "1.14"),
     ("rancher_server_helm_chart_version", "2.12.3", "v2.12"),
     ("rancher_server_cert_manager_version", "v1.18.2", "1.18.2"),
@@ -362,3 +362,34 @@ def test_good_day2_inputs(tmp_path):
               "teardown_layers": ["dask"], "restore_files": {"daskmetal_restore_snapshot": str(snap),
                                                             "daskmetal_restore_rancher_archive": None}}
     assert v.input_problems(v.Context(GROUPS, {}, inputs=inputs)) == []
+
+
+@pytest.mark.parametrize("values, variable", [
+    ({"dask_adaptive_enabled": True, "dask_adaptive_minimum": 5, "dask_adaptive_maximum": 2}, "dask_adaptive_minimum"),
+    ({"dask_adaptive_enabled": "true", "dask_adaptive_minimum": 1, "dask_adaptive_maximum": "many"},
+     "dask_adaptive_maximum"),
+    ({"dask_source_ranges": "10.147.17.0/24"}, "dask_source_ranges"),
+    ({"dask_source_ranges": ["0.0.0.0/0"]}, "dask_source_ranges"),
+    ({"dask_source_ranges": ["10.147.17.0/33"]}, "dask_source_ranges"),
+])
+def test_dask_operator_inputs_are_refused(values, variable):
+    from ansible_collections.daskmetal.platform.plugins.module_utils import validation
+    problems = validation.dask_adaptive_rule(_dask_ctx(values), "localhost") + \
+        validation.dask_source_ranges_rule(_dask_ctx(values), "localhost")
+    assert [p["variable"] for p in problems] == [variable]
+
+
+@pytest.mark.parametrize("values", [
+    {"dask_adaptive_enabled": False, "dask_adaptive_minimum": 5, "dask_adaptive_maximum": 2},
+    {"dask_adaptive_enabled": True, "dask_adaptive_minimum": 0, "dask_adaptive_maximum": 15},
+    {"dask_source_ranges": ["10.147.17.0/24"]},
+])
+def test_dask_operator_inputs_accepted(values):
+    from ansible_collections.daskmetal.platform.plugins.module_utils import validation
+    assert validation.dask_adaptive_rule(_dask_ctx(values), "localhost") == []
+    assert validation.dask_source_ranges_rule(_dask_ctx(values), "localhost") == []
+
+
+def _dask_ctx(values):
+    from ansible_collections.daskmetal.platform.plugins.module_utils import validation
+    return validation.Context({"all": ["localhost"]}, {"localhost": dict(values)}, roles=["dask"])
