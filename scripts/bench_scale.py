@@ -71,7 +71,9 @@ def plan_for(n: int, shape: str = "allocated") -> dict:
     plan = {
         "zerotier": {"network_id": "8bd5124fd6000001", "network_name": "bench", "cidr": CIDR,
                      "auto_assign_pool": "10.64.0.100-10.64.0.199", "node_range": "%s-%s" % NODE_RANGE,
-                     "mtu": 2800, "multicast_limit": 32},
+                     "mtu": 2800,
+                     # more than the active bridges (every agent is a MetalLB speaker here), as the plan requires
+                     "multicast_limit": max(32, n)},
         "metallb": {"speakers": "rke2_agents", "pools": [
             {"name": "services", "addresses": ["10.64.9.0-10.64.9.31"], "auto_assign": False},
             {"name": "general", "addresses": ["10.64.9.64/26"], "auto_assign": True}]},

@@ -27,6 +27,7 @@ KNOWN_DEFAULTS = frozenset((
 EXAMPLE_VALUES = frozenset((
     "replace-with-your-zerotier-central-api-token",
     "replace-with-at-least-12-chars",
+    "replace-with-another-12-chars",
     "replace-with-a-long-random-string",
     "replace-me",
 ))
