@@ -3,7 +3,7 @@ folder (stdout, ansible-runner's job_events, command file, fact cache, summary.j
 
 The secrets come from a real ansible-vault encrypted file (ansible-vault encrypts it here; ansible-playbook
 decrypts it with ANSIBLE_VAULT_PASSWORD_FILE). The CLI never sees the values, so its own masking cannot help:
-only the tasks' no_log keeps them out. The play (tests/cli/playbooks/vault_secrets.yml) runs the real secret
+only the tasks' no_log keeps them out. The play (tests/cli/playbooks/secret_handling.yml) runs the real secret
 checks of the roles zerotier and dask_compose and the single-host stack's password tasks (dask_compose
 tasks/secrets.yml). The scan looks for each value raw and JSON-escaped. The positive control: the run really
 handled the values (the password file it wrote holds the Grafana password)."""
@@ -41,7 +41,7 @@ def test_vault_secrets_leave_no_trace_at_vvv(tmp_path):
     project = tmp_path / "stack"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), ANSIBLE_VAULT_PASSWORD_FILE=str(password_file))
     env.pop("DASKMETAL_ROOT", None)
-    proc = subprocess.run([sys.executable, "-m", "daskmetal", "run", str(HERE / "playbooks" / "vault_secrets.yml"),
+    proc = subprocess.run([sys.executable, "-m", "daskmetal", "run", str(HERE / "playbooks" / "secret_handling.yml"),
                            "-i", str(HERE / "inventory.yml"), "-vvv", "--diff", "-e", f"@{vault}",
                            "-e", f"project_dir={project}"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
