@@ -16,6 +16,7 @@ registry-relative (`daskmetal-lab/dask:<hash>`): the role pulls them through `da
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -68,7 +69,18 @@ def _present(tag: str) -> bool:
 
 
 def _build(tag: str, context_files: dict[str, str], build_args: dict[str, str]) -> None:
-    """docker build with a context holding exactly the listed files (name in context -> source path)."""
+    """docker build with a context holding exactly the listed files (name in context -> source path).
+
+    Serialised per tag with a lock file: scripts/test runs pytest and Molecule side by side, and both need the ML
+    image; the second caller waits for the first build and then finds the image present."""
+    safe = tag.replace("/", "_").replace(":", "_")
+    lock_path = os.path.join(tempfile.gettempdir(), f"daskmetal-image-{safe}.lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build_locked(tag, context_files, build_args)
+
+
+def _build_locked(tag: str, context_files: dict[str, str], build_args: dict[str, str]) -> None:
     if _present(tag):
         print(f"{tag}: present", file=sys.stderr, flush=True)
         return
