@@ -27,6 +27,8 @@ Routes (https://www.scaleway.com/en/developers/api/instance/), all under /instan
   GET|POST|PUT /security_groups/{id}/rules   PUT replaces every rule (SetSecurityGroupRules)
   A server joins the group named at creation (404 if it does not exist) or its project's default group
   (inbound accept); PATCH /servers/{id} {"security_group": {"id"}} moves it.
+  Each server gets an sbs_volume root volume; deleting (or terminating) the server only detaches it:
+  GET|DELETE /block/v1alpha1/zones/{zone}/volumes/{id}   (DELETE refused while in_use)
 Header X-Auth-Token is required (401 {"type": "denied_authentication"} otherwise).
 A started server goes "starting" -> "running" on the next read, like the real transition.
 Test-only: GET /_double/state (everything, including user data and the request log).
@@ -53,6 +55,7 @@ API_HOST = "api.scaleway.com"
 # scaleway/scaleway-sdk-go@v1.0.0-beta.37 scw/locality.go: Zone fr-par-1..3, nl-ams-1..3, pl-waw-1..3.
 ZONES = ("fr-par-1", "fr-par-2", "fr-par-3", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3")
 PREFIX = "/instance/v1/zones/"
+BLOCK_PREFIX = "/block/v1alpha1/zones/"
 
 
 def make_certs(directory: Path) -> tuple[Path, Path, Path]:
@@ -131,6 +134,7 @@ class ScalewayDouble:
         self.servers: dict[str, dict] = {}
         self.user_data: dict[str, dict[str, str]] = {}
         self.security_groups: dict[str, dict] = {}
+        self.volumes: dict[str, dict] = {}          # Block Storage (SBS) volumes
         self.rules: dict[str, list[dict]] = {}
         self.log: list[dict] = []
         self.lock = threading.RLock()
@@ -177,6 +181,7 @@ class ScalewayDouble:
         with self.lock:
             return json.loads(json.dumps({"servers": self.servers, "user_data": self.user_data, "images": self.images,
                                           "security_groups": self.security_groups, "rules": self.rules,
+                                          "volumes": self.volumes,
                                           "log": self.log}))
 
     # -- API -----------------------------------------------------------------------------------------------
@@ -194,6 +199,11 @@ class ScalewayDouble:
         # scw/errors.go knows the error type "denied_authentication".
         if headers.get("X-Auth-Token") != self.token:
             raise ApiError(401, "denied_authentication", "invalid token")
+        if path.startswith(BLOCK_PREFIX):
+            zone, *rest = path[len(BLOCK_PREFIX):].strip("/").split("/")
+            with self.lock:
+                self.log.append({"method": method, "path": path, "query": query})
+                return self.block_route(method, zone, rest)
         if not path.startswith(PREFIX):
             raise ApiError(404, "not_found", f"no route {path}")
         parts = path[len(PREFIX):].strip("/").split("/")
@@ -285,7 +295,11 @@ class ScalewayDouble:
             # scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml: location.zone_id is the zone
             # name itself ("zone_id": "fr-par-1", "platform_id": ...).
             "location": {"zone_id": zone},
-            "zone": zone, "creation_date": _now(), "modification_date": _now(), "volumes": {},
+            "zone": zone, "creation_date": _now(), "modification_date": _now(),
+            # testdata/test-instance-helpers-block-volume.cassette.yaml: a server's Block Storage volume is
+            # "volumes": {"0": {"boot": false, "volume_type": "sbs_volume", "id": ..., "zone": ...}} (VolumeServer);
+            # POP2 images have an sbs_snapshot root volume (Image.root_volume), so the server gets an sbs_volume.
+            "volumes": {"0": {"boot": False, "volume_type": "sbs_volume", "id": self._new_volume(zone, server_id, data), "zone": zone}},
         }
         self.servers[server_id] = server
         self.user_data[server_id] = {}
@@ -427,6 +441,48 @@ class ScalewayDouble:
                 return 200, {"rules": self.rules[gid]}, "application/json"
         raise ApiError(404, "not_found", "no such route")
 
+    # -- Block Storage (api/block/v1alpha1/block_sdk.go at the same tag) ----------------------------------------
+    def _new_volume(self, zone, server_id, data):
+        volume_id = str(uuid.uuid4())
+        # block_sdk.go Volume: id, name, type, size, project_id, created_at, updated_at, references
+        # ([]Reference {product_resource_type, product_resource_id, status}), status (VolumeStatus available |
+        # in_use | deleting ...), zone; the cassette above shows "type": "sbs_5k" and a reference of
+        # product_resource_type "instance_server".
+        self.volumes[volume_id] = {
+            "id": volume_id, "name": f"{data.get('name', 'server')}-root", "type": "sbs_5k", "size": 10_000_000_000,
+            "project_id": data.get("project") or self.organization, "zone": zone, "status": "in_use",
+            "references": [{"product_resource_type": "instance_server", "product_resource_id": server_id,
+                            "status": "attached"}],
+            "created_at": _now(), "updated_at": _now()}
+        return volume_id
+
+    def _detach_volumes(self, server):
+        """Deleting a server leaves its Block Storage volumes (instance_sdk.go ServerAction: terminate deletes local
+        volumes, "sbs_volume volumes will only be detached"; DeleteServer deletes the Instance only): they
+        become available, and are billed, until deleted through the Block Storage API."""
+        for attached in server["volumes"].values():
+            volume = self.volumes.get(attached["id"])
+            if volume:
+                volume["status"], volume["references"] = "available", []
+
+    def block_route(self, method, zone, parts):
+        # block_sdk.go GetVolume: GET /block/v1alpha1/zones/{zone}/volumes/{id} -> Volume (cassette: 200).
+        # DeleteVolume: DELETE same path (cassette: 204); "The volume must not be in the in_use status" (the
+        # refusal's status and body are not recorded; 412 precondition_failed here).
+        if len(parts) != 2 or parts[0] != "volumes":
+            raise ApiError(404, "not_found", "no such route")
+        volume = self.volumes.get(parts[1])
+        if not volume or volume["zone"] != zone:
+            raise ApiError(404, "not_found", "resource is not found", resource="volume", resource_id=parts[1])
+        if method == "GET":
+            return 200, volume, "application/json"
+        if method == "DELETE":
+            if volume["status"] == "in_use":
+                raise ApiError(412, "precondition_failed", "volume is in use")
+            del self.volumes[volume["id"]]
+            return 204, None, "application/json"
+        raise ApiError(404, "not_found", "no such route")
+
     def _server_route(self, method, server, rest, headers, body):
         sid = server["id"]
         if not rest:
@@ -449,6 +505,7 @@ class ScalewayDouble:
             if method == "DELETE":
                 if server["state"] != "stopped":
                     raise ApiError(400, "invalid_request_error", "server should be stopped")
+                self._detach_volumes(server)
                 del self.servers[sid]
                 self.user_data.pop(sid, None)
                 return 204, None, "application/json"
@@ -466,6 +523,7 @@ class ScalewayDouble:
             if needed and server["state"] != needed:
                 raise ApiError(400, "precondition_failed", f"server is {server['state']}, {action} needs {needed}")
             if action == "terminate":
+                self._detach_volumes(server)
                 del self.servers[sid]
             else:
                 server["state"], server["_reads"] = after, 0

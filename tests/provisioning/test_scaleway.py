@@ -114,9 +114,12 @@ def test_provision_is_idempotent_feeds_the_inventory_plugin_and_deletes(scaleway
         address = address["__ansible_unsafe"]
     assert address == servers["epyc-server-1"]["public_ip"]["address"]
 
+    volumes = {v["id"] for s in servers.values() for v in s["volumes"].values() if v["volume_type"] == "sbs_volume"}
+    assert len(volumes) == 2 and volumes <= set(state["volumes"])
     gone = provision(env, key, state="absent")
     assert gone.returncode == 0, gone.stdout[-3000:]
     assert double.state()["servers"] == {}
+    assert double.state()["volumes"] == {}          # deleting an instance leaves its Block Storage volume
     assert [g["name"] for g in double.state()["security_groups"].values()] == []
 
 
