@@ -88,3 +88,32 @@ def test_the_playbook_it_drives_passes_the_syntax_check():
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "--syntax-check", "-i", "inventories/example",
                            "playbooks/online_e2e.yml"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_zerotier_check_pings_the_other_members_and_names_a_member_without_its_address(tmp_path):
+    """The verify play's ZeroTier part, run for real on two local 'hosts' with stand-ins for zerotier-cli (one
+    network, status OK, holding only zt-a's planned address; key names as zerotier-cli -j listnetworks prints
+    them, tests/doubles/zerotier_one/recorded/node1.listnetworks.json) and ping (records its arguments)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "zerotier-cli").write_text(
+        f"#!{sys.executable}\nimport json\nprint(json.dumps([{{'nwid': '8bd5124fd6000001', 'status': 'OK', "
+        "'portDeviceName': 'ztabcdef12', 'assignedAddresses': ['10.147.17.10/24', 'fd00::1/88']}]))\n")
+    pings = tmp_path / "ping.log"
+    (bin_dir / "ping").write_text(f"#!/bin/sh\necho \"$@\" >> {shlex.quote(str(pings))}\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    zerotier_nodes:\n      hosts:\n"
+                         "        zt-a: {ansible_connection: local}\n        zt-b: {ansible_connection: local}\n")
+    plan = {"daskmetal_plan": {"zerotier": {"network_id": "8bd5124fd6000001", "network_name": "daskmetal",
+                                            "cidr": "10.147.17.0/24", "node_range": "10.147.17.10-10.147.17.99",
+                                            "multicast_limit": 32}}}
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), "playbooks/online_e2e.yml",
+                           "--tags", "verify", "--limit", "zerotier_nodes", "-e", json.dumps(plan),
+                           "-e", f"ansible_python_interpreter={sys.executable}", "-e", "ansible_become_method=su"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "zt-b: no ZeroTier network with status OK holds 10.147.17.11/24" in proc.stdout
+    assert pings.read_text().split("\n")[:-1] == ["-c 3 -W 3 10.147.17.11"]     # zt-a pinged zt-b's planned address
