@@ -22,6 +22,13 @@ Routes (https://www.scaleway.com/en/developers/api/instance/), all under /instan
   DELETE /servers/{id}                    204 (400 unless stopped)
   GET  /servers/{id}/user_data            {"user_data": ["cloud-init", ...]}
   GET|PATCH|DELETE /servers/{id}/user_data/{key}   raw text/plain content; PATCH takes text/plain
+  GET  /security_groups?name=&project=    {"security_groups": [...]}   POST /security_groups  201 {"security_group"}
+  GET|PATCH|DELETE /security_groups/{id}  (DELETE refused while a server uses the group)
+  GET|POST|PUT /security_groups/{id}/rules   PUT replaces every rule (SetSecurityGroupRules)
+  A server joins the group named at creation (404 if it does not exist) or its project's default group
+  (inbound accept); PATCH /servers/{id} {"security_group": {"id"}} moves it.
+  Each server gets an sbs_volume root volume; deleting (or terminating) the server only detaches it:
+  GET|DELETE /block/v1alpha1/zones/{zone}/volumes/{id}   (DELETE refused while in_use)
 Header X-Auth-Token is required (401 {"type": "denied_authentication"} otherwise).
 A started server goes "starting" -> "running" on the next read, like the real transition.
 Test-only: GET /_double/state (everything, including user data and the request log).
@@ -48,6 +55,7 @@ API_HOST = "api.scaleway.com"
 # scaleway/scaleway-sdk-go@v1.0.0-beta.37 scw/locality.go: Zone fr-par-1..3, nl-ams-1..3, pl-waw-1..3.
 ZONES = ("fr-par-1", "fr-par-2", "fr-par-3", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3")
 PREFIX = "/instance/v1/zones/"
+BLOCK_PREFIX = "/block/v1alpha1/zones/"
 
 
 def make_certs(directory: Path) -> tuple[Path, Path, Path]:
@@ -105,6 +113,18 @@ def not_found(resource: str, resource_id: str) -> ApiError:
     return ApiError(404, "not_found", "resource is not found", resource=resource, resource_id=resource_id)
 
 
+def server_project(data: dict, organization: str) -> str:
+    return data.get("project") or data.get("organization") or organization
+
+
+def _rule_range(value: str) -> str:
+    # scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/test-api-update-security-group-rule.cassette.yaml:
+    # a rule sent with "ip_range": "8.8.8.8/32" is answered with "ip_range": "8.8.8.8" (a single address loses
+    # its /32); a wider range keeps its prefix length.
+    net = ipaddress.ip_network(value, strict=False)
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
 class ScalewayDouble:
     def __init__(self, token: str = "test-scw-token", organization: str | None = None, certs_dir: Path | None = None,
                  port: int = 0):
@@ -113,6 +133,9 @@ class ScalewayDouble:
         self.images: dict[str, dict] = {}
         self.servers: dict[str, dict] = {}
         self.user_data: dict[str, dict[str, str]] = {}
+        self.security_groups: dict[str, dict] = {}
+        self.volumes: dict[str, dict] = {}          # Block Storage (SBS) volumes
+        self.rules: dict[str, list[dict]] = {}
         self.log: list[dict] = []
         self.lock = threading.RLock()
         self._next_ip = int(ipaddress.ip_address("51.15.0.10"))
@@ -157,6 +180,8 @@ class ScalewayDouble:
     def state(self) -> dict:
         with self.lock:
             return json.loads(json.dumps({"servers": self.servers, "user_data": self.user_data, "images": self.images,
+                                          "security_groups": self.security_groups, "rules": self.rules,
+                                          "volumes": self.volumes,
                                           "log": self.log}))
 
     # -- API -----------------------------------------------------------------------------------------------
@@ -174,6 +199,11 @@ class ScalewayDouble:
         # scw/errors.go knows the error type "denied_authentication".
         if headers.get("X-Auth-Token") != self.token:
             raise ApiError(401, "denied_authentication", "invalid token")
+        if path.startswith(BLOCK_PREFIX):
+            zone, *rest = path[len(BLOCK_PREFIX):].strip("/").split("/")
+            with self.lock:
+                self.log.append({"method": method, "path": path, "query": query})
+                return self.block_route(method, zone, rest)
         if not path.startswith(PREFIX):
             raise ApiError(404, "not_found", f"no route {path}")
         parts = path[len(PREFIX):].strip("/").split("/")
@@ -206,6 +236,8 @@ class ScalewayDouble:
             return 200, {"ips": [], "total_count": 0}, "application/json"
         # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go ListServers: GET .../servers, query per_page, page, name, tags (comma-joined) ->
         # ListServersResponse {"servers", "total_count"}.
+        if parts and parts[0] == "security_groups":
+            return self._security_group_route(method, zone, parts[1:], q, body)
         if parts == ["servers"] and method == "GET":
             servers = [s for s in self.servers.values() if s["zone"] == zone and q.get("name", "") in s["name"]]
             if q.get("tags"):
@@ -258,15 +290,198 @@ class ScalewayDouble:
             "organization": data.get("organization") or self.organization, "project": data.get("project") or self.organization,
             "dynamic_ip_required": bool(data.get("dynamic_ip_required")), "enable_ipv6": bool(data.get("enable_ipv6")),
             "ipv6": None, "public_ip": public_ip, "public_ips": [public_ip] if public_ip else [], "private_ip": None,
-            "security_group": {"id": data.get("security_group") or str(uuid.uuid4()), "name": "Default security group"},
+            "security_group": self._group_summary(self._group_for(zone, server_project(data, self.organization),
+                                                                  data.get("security_group"))),
             # scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/testdata/*.cassette.yaml: location.zone_id is the zone
             # name itself ("zone_id": "fr-par-1", "platform_id": ...).
             "location": {"zone_id": zone},
-            "zone": zone, "creation_date": _now(), "modification_date": _now(), "volumes": {},
+            "zone": zone, "creation_date": _now(), "modification_date": _now(),
+            # testdata/test-instance-helpers-block-volume.cassette.yaml: a server's Block Storage volume is
+            # "volumes": {"0": {"boot": false, "volume_type": "sbs_volume", "id": ..., "zone": ...}} (VolumeServer);
+            # POP2 images have an sbs_snapshot root volume (Image.root_volume), so the server gets an sbs_volume.
+            "volumes": {"0": {"boot": False, "volume_type": "sbs_volume", "id": self._new_volume(zone, server_id, data), "zone": zone}},
         }
         self.servers[server_id] = server
         self.user_data[server_id] = {}
         return self._server_view(server)
+
+    # -- security groups -----------------------------------------------------------------------------------
+    # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go SecurityGroup: id, name, description,
+    # enable_default_security, inbound_default_policy, outbound_default_policy (SecurityGroupPolicy accept | drop),
+    # organization, project, tags, organization_default, project_default, creation_date, modification_date,
+    # servers ([]ServerSummary {id, name}), stateful, state (SecurityGroupState available | syncing |
+    # syncing_error), zone. SecurityGroupRule: id, protocol (TCP | UDP | ICMP | ANY), direction (inbound |
+    # outbound), action (accept | drop), ip_range, dest_port_from, dest_port_to, position, editable, zone.
+    POLICIES = ("accept", "drop")
+    PROTOCOLS = ("TCP", "UDP", "ICMP", "ANY")
+    DIRECTIONS = ("inbound", "outbound")
+
+    def _new_group(self, zone, project, data, project_default=False):
+        group_id = str(uuid.uuid4())
+        group = {"id": group_id, "name": data.get("name") or f"sg-{group_id[:6]}", "description": data.get("description", ""),
+                 "enable_default_security": True, "organization": self.organization, "project": project,
+                 "tags": data.get("tags") or [], "organization_default": False,
+                 "project_default": bool(data.get("project_default", project_default)),
+                 "stateful": bool(data.get("stateful", False)),
+                 "inbound_default_policy": data.get("inbound_default_policy") or "accept",
+                 "outbound_default_policy": data.get("outbound_default_policy") or "accept",
+                 "state": "available", "zone": zone, "creation_date": _now(), "modification_date": _now()}
+        for key in ("inbound_default_policy", "outbound_default_policy"):
+            if group[key] not in self.POLICIES:
+                raise ApiError(400, "invalid_arguments", f"{key} must be accept or drop")
+        self.security_groups[group_id] = group
+        self.rules[group_id] = []
+        return group
+
+    def _group_for(self, zone, project, group_id):
+        """The group a new server joins: the one named (it must exist in the zone), else the project default
+        (a project always has one; created here on first use, inbound policy accept)."""
+        if group_id:
+            group = self.security_groups.get(group_id)
+            if not group or group["zone"] != zone:
+                raise not_found("instance_security_group", group_id)
+            return group
+        for group in self.security_groups.values():
+            if group["zone"] == zone and group["project"] == project and group["project_default"]:
+                return group
+        return self._new_group(zone, project, {"name": "Default security group"}, project_default=True)
+
+    @staticmethod
+    def _group_summary(group):
+        # SecurityGroupSummary {id, name} (instance_sdk.go) is what a Server carries.
+        return {"id": group["id"], "name": group["name"]}
+
+    def _group_view(self, group):
+        servers = [{"id": s["id"], "name": s["name"]} for s in self.servers.values() if s["security_group"]["id"] == group["id"]]
+        return {**group, "servers": servers}
+
+    def _check_rule(self, zone, data, position):
+        if data.get("protocol") not in self.PROTOCOLS or data.get("direction") not in self.DIRECTIONS \
+                or data.get("action") not in self.POLICIES:
+            raise ApiError(400, "invalid_arguments", "protocol, direction and action are required")
+        try:
+            ip_range = _rule_range(data.get("ip_range") or "")
+        except ValueError:
+            raise ApiError(400, "invalid_arguments", "ip_range must be an IP network") from None
+        port_from, port_to = data.get("dest_port_from"), data.get("dest_port_to")
+        for port in (port_from, port_to):
+            if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+                raise ApiError(400, "invalid_arguments", "ports are 1-65535")
+        return {"id": data.get("id") or str(uuid.uuid4()), "protocol": data["protocol"], "direction": data["direction"],
+                "ip_range": ip_range, "dest_ip_range": None, "dest_port_from": port_from, "dest_port_to": port_to,
+                "position": data.get("position") or position, "editable": True, "action": data["action"], "zone": zone}
+
+    def _security_group_route(self, method, zone, rest, q, body):
+        data = json.loads(body or b"{}") if method in ("POST", "PUT", "PATCH") else {}
+        # instance_sdk.go ListSecurityGroups: GET .../security_groups, query name, organization, project, tags,
+        # project_default, per_page, page -> ListSecurityGroupsResponse {"total_count", "security_groups"}.
+        # (The name filter is taken to match substrings, like ListServers'.)
+        if not rest and method == "GET":
+            groups = [g for g in self.security_groups.values() if g["zone"] == zone and q.get("name", "") in g["name"]
+                      and (not q.get("project") or g["project"] == q["project"])
+                      and (not q.get("organization") or g["organization"] == q["organization"])]
+            per_page, page = int(q.get("per_page", 50)), int(q.get("page", 1))
+            return 200, {"security_groups": [self._group_view(g) for g in groups[(page - 1) * per_page: page * per_page]],
+                         "total_count": len(groups)}, "application/json"
+        # instance_sdk.go CreateSecurityGroup: POST .../security_groups, CreateSecurityGroupRequest name, description,
+        # organization | project (one of), tags, organization_default, project_default, stateful,
+        # inbound_default_policy, outbound_default_policy, enable_default_security -> {"security_group"};
+        # testdata/test-api-update-security-group.cassette.yaml: 201.
+        if not rest and method == "POST":
+            if bool(data.get("project")) == bool(data.get("organization")):
+                raise ApiError(400, "invalid_arguments", "exactly one of project and organization is required")
+            group = self._new_group(zone, server_project(data, self.organization), data)
+            return 201, {"security_group": self._group_view(group)}, "application/json"
+        group = self.security_groups.get(rest[0]) if rest else None
+        if not group or group["zone"] != zone:
+            raise not_found("instance_security_group", rest[0] if rest else "")
+        gid = group["id"]
+        if len(rest) == 1:
+            # instance_sdk.go GetSecurityGroup: GET .../security_groups/{id} -> {"security_group"} (cassette: 200).
+            if method == "GET":
+                return 200, {"security_group": self._group_view(group)}, "application/json"
+            # instance_sdk.go UpdateSecurityGroup: PATCH .../security_groups/{id}, UpdateSecurityGroupRequest name,
+            # description, inbound_default_policy, outbound_default_policy, stateful, tags, ... -> {"security_group"}
+            # (cassette: 200).
+            if method == "PATCH":
+                for key in ("inbound_default_policy", "outbound_default_policy"):
+                    if key in data and data[key] not in self.POLICIES:
+                        raise ApiError(400, "invalid_arguments", f"{key} must be accept or drop")
+                for key in ("name", "description", "inbound_default_policy", "outbound_default_policy", "stateful", "tags"):
+                    if key in data:
+                        group[key] = data[key]
+                group["modification_date"] = _now()
+                return 200, {"security_group": self._group_view(group)}, "application/json"
+            # instance_sdk.go DeleteSecurityGroup: DELETE .../security_groups/{id} (cassette: 204). A group still
+            # attached to a server is refused here (the real answer's status and body are not recorded).
+            if method == "DELETE":
+                if self._group_view(group)["servers"]:
+                    raise ApiError(400, "invalid_request_error", "security group is in use by servers")
+                del self.security_groups[gid]
+                self.rules.pop(gid, None)
+                return 204, None, "application/json"
+        if rest[1:] == ["rules"]:
+            # instance_sdk.go ListSecurityGroupRules: GET .../security_groups/{id}/rules, query per_page, page ->
+            # ListSecurityGroupRulesResponse {"total_count", "rules"}.
+            if method == "GET":
+                return 200, {"rules": self.rules[gid], "total_count": len(self.rules[gid])}, "application/json"
+            # instance_sdk.go CreateSecurityGroupRule: POST .../rules -> {"rule"} (cassette: 201).
+            if method == "POST":
+                rule = self._check_rule(zone, data, len(self.rules[gid]) + 1)
+                self.rules[gid].append(rule)
+                return 201, {"rule": rule}, "application/json"
+            # instance_sdk.go SetSecurityGroupRules: PUT .../rules {"rules": [SetSecurityGroupRulesRequestRule id,
+            # action, protocol, direction, ip_range, dest_port_from, dest_port_to, position, editable, zone]}:
+            # "Replaces the existing rules of the security group with the rules provided" (rules not passed are
+            # deleted) -> SetSecurityGroupRulesResponse {"rules"} (status not recorded; 200 here).
+            if method == "PUT":
+                if not isinstance(data.get("rules"), list):
+                    raise ApiError(400, "invalid_arguments", "rules is required")
+                self.rules[gid] = [self._check_rule(zone, r, i + 1) for i, r in enumerate(data["rules"])]
+                return 200, {"rules": self.rules[gid]}, "application/json"
+        raise ApiError(404, "not_found", "no such route")
+
+    # -- Block Storage (api/block/v1alpha1/block_sdk.go at the same tag) ----------------------------------------
+    def _new_volume(self, zone, server_id, data):
+        volume_id = str(uuid.uuid4())
+        # block_sdk.go Volume: id, name, type, size, project_id, created_at, updated_at, references
+        # ([]Reference {product_resource_type, product_resource_id, status}), status (VolumeStatus available |
+        # in_use | deleting ...), zone; the cassette above shows "type": "sbs_5k" and a reference of
+        # product_resource_type "instance_server".
+        self.volumes[volume_id] = {
+            "id": volume_id, "name": f"{data.get('name', 'server')}-root", "type": "sbs_5k", "size": 10_000_000_000,
+            "project_id": data.get("project") or self.organization, "zone": zone, "status": "in_use",
+            "references": [{"product_resource_type": "instance_server", "product_resource_id": server_id,
+                            "status": "attached"}],
+            "created_at": _now(), "updated_at": _now()}
+        return volume_id
+
+    def _detach_volumes(self, server):
+        """Deleting a server leaves its Block Storage volumes (instance_sdk.go ServerAction: terminate deletes local
+        volumes, "sbs_volume volumes will only be detached"; DeleteServer deletes the Instance only): they
+        become available, and are billed, until deleted through the Block Storage API."""
+        for attached in server["volumes"].values():
+            volume = self.volumes.get(attached["id"])
+            if volume:
+                volume["status"], volume["references"] = "available", []
+
+    def block_route(self, method, zone, parts):
+        # block_sdk.go GetVolume: GET /block/v1alpha1/zones/{zone}/volumes/{id} -> Volume (cassette: 200).
+        # DeleteVolume: DELETE same path (cassette: 204); "The volume must not be in the in_use status" (the
+        # refusal's status and body are not recorded; 412 precondition_failed here).
+        if len(parts) != 2 or parts[0] != "volumes":
+            raise ApiError(404, "not_found", "no such route")
+        volume = self.volumes.get(parts[1])
+        if not volume or volume["zone"] != zone:
+            raise ApiError(404, "not_found", "resource is not found", resource="volume", resource_id=parts[1])
+        if method == "GET":
+            return 200, volume, "application/json"
+        if method == "DELETE":
+            if volume["status"] == "in_use":
+                raise ApiError(412, "precondition_failed", "volume is in use")
+            del self.volumes[volume["id"]]
+            return 204, None, "application/json"
+        raise ApiError(404, "not_found", "no such route")
 
     def _server_route(self, method, server, rest, headers, body):
         sid = server["id"]
@@ -280,12 +495,17 @@ class ScalewayDouble:
                 for key in ("name", "tags", "dynamic_ip_required", "enable_ipv6"):
                     if key in data:
                         server[key] = data[key]
+                # UpdateServerRequest.security_group is a SecurityGroupTemplate {id, name} (instance_sdk.go).
+                if isinstance(data.get("security_group"), dict):
+                    server["security_group"] = self._group_summary(
+                        self._group_for(server["zone"], server["project"], data["security_group"].get("id")))
                 server["modification_date"] = _now()
                 return 200, {"server": self._server_view(server)}, "application/json"
             # scaleway/scaleway-sdk-go@v1.0.0-beta.37 api/instance/v1/instance_sdk.go DeleteServer: DELETE .../servers/{server_id}, no body (cassettes: 204).
             if method == "DELETE":
                 if server["state"] != "stopped":
                     raise ApiError(400, "invalid_request_error", "server should be stopped")
+                self._detach_volumes(server)
                 del self.servers[sid]
                 self.user_data.pop(sid, None)
                 return 204, None, "application/json"
@@ -303,6 +523,7 @@ class ScalewayDouble:
             if needed and server["state"] != needed:
                 raise ApiError(400, "precondition_failed", f"server is {server['state']}, {action} needs {needed}")
             if action == "terminate":
+                self._detach_volumes(server)
                 del self.servers[sid]
             else:
                 server["state"], server["_reads"] = after, 0
@@ -394,6 +615,9 @@ class ScalewayDouble:
 
             def do_DELETE(self):
                 self._serve("DELETE")
+
+            def do_PUT(self):
+                self._serve("PUT")
 
         return Handler
 
