@@ -11,6 +11,7 @@ lab containers reach it on the lab network's gateway address and list it in inse
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -54,7 +55,14 @@ def wait_ready(port: int, timeout: float = 30) -> None:
 
 
 def start(port: int = 5000, data: str | None = None) -> None:
+    """Idempotent, and serialised with a lock file: scripts/test runs two streams that may both start it."""
     os.makedirs(STATE, exist_ok=True)
+    with open(os.path.join(STATE, "start.lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _start_locked(port, data)
+
+
+def _start_locked(port: int, data: str | None) -> None:
     if running_pid():
         wait_ready(port)
         return
