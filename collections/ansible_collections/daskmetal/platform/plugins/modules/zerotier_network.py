@@ -213,6 +213,10 @@ def main():
                 module.exit_json(**result)
             net = client.update_network(nwid, want) if nwid else client.create_network(want)
             result.update(network=net, network_id=net["id"], diff=dict(before={}, after=canon_view(net)))
+            left = differences(net, want)  # like the update path: the API must report what was asked
+            if left:
+                module.fail_json(msg="the API created network %s but reports different values for %s "
+                                     "(check JSON types and ranges)" % (net["id"], ", ".join(sorted(left))), **result)
             module.exit_json(**result)
 
         changes = differences(current, want)

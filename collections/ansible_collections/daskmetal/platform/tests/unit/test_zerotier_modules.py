@@ -191,3 +191,23 @@ def test_facts_fails_when_service_down(tmp_path):
     (home / "identity.public").write_text(NODE + ":0:abcd")
     r = run_module(zerotier_facts.main, {"cli": str(cli), "home": str(home)})
     assert r["failed"] and "is zerotier-one running" in r["msg"] and r["node_id"] == NODE
+
+
+def test_create_path_is_verified_like_the_update_path(monkeypatch):
+    # review m17: a controller that drops a setting on create must not pass silently
+    d = ZeroTierDouble("controller", token="tok").start()
+    try:
+        create = d.store.create_network
+
+        def lossy(body, nwid=None):
+            body = dict(body)
+            body.pop("multicastLimit", None)
+            return create(body, nwid)
+
+        monkeypatch.setattr(d.store, "create_network", lossy)
+        args = {"backend": "controller", "api_url": d.url, "api_token": "tok", "network_id": "", "name": "lab",
+                "multicast_limit": 8}
+        r = run_module(zerotier_network.main, args)
+        assert r["failed"] and "reports different values for multicastLimit" in r["msg"]
+    finally:
+        d.stop()
