@@ -211,3 +211,14 @@ def test_create_path_is_verified_like_the_update_path(monkeypatch):
         assert r["failed"] and "reports different values for multicastLimit" in r["msg"]
     finally:
         d.stop()
+
+
+def test_member_deauthorize_without_create_leaves_a_gone_member_gone(double):
+    # review m10: remove_node's de-authorization ran with state=present and created the deleted member again
+    deauth = dict(authorized=False, ip_assignments=[], active_bridge=False, create=False)
+    r = run_module(zerotier_member.main, dict(common(double), network_id=double.nwid, node_id=NODE, **deauth))
+    assert r["changed"] is False and r["existed"] is False and (double.nwid, NODE) not in double.store.members
+    assert double.writes() == []
+    run_module(zerotier_member.main, member_args(double))
+    r = run_module(zerotier_member.main, dict(common(double), network_id=double.nwid, node_id=NODE, **deauth))
+    assert r["changed"] and double.store.members[(double.nwid, NODE)]["authorized"] is False
