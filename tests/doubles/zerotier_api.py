@@ -463,7 +463,8 @@ class ZeroTierDouble:
                 double.log.append((method, path, dict(self.headers.items()), raw))
                 del double.log[:-1000]
                 if double.local_only and not self.client_address[0].startswith("127.") and not path.startswith(("/_double/netconf/", "/_double/peers/")):
-                    return self._reply(403, {"message": "local API: loopback only"})
+                    # OneService.cpp:1731-1786 (1.14.1): not loopback (nor allowManagementFrom) -> 401 with {}
+                    return self._reply(401, {})
                 try:
                     return self._dispatch(method, path, parsed, raw)
                 finally:
@@ -490,7 +491,7 @@ class ZeroTierDouble:
                 if retry_after is not None:  # see "Rate limit" in the module docstring
                     return self._reply(429, {"message": "rate limit exceeded"}, {"Retry-After": str(retry_after)})
                 if not self._authorized(parsed):
-                    return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else None)
+                    return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else {})
                 try:
                     with double.store.lock:
                         if double.mode == "central":
@@ -504,8 +505,13 @@ class ZeroTierDouble:
             def _authorized(self, parsed):
                 if double.mode == "central":
                     return self.headers.get("Authorization") == "token %s" % double.token
+                # OneService.cpp:1761-1777: X-ZT1-Auth, else ?auth=, else Authorization: Bearer <token>
+                if self.headers.get("X-ZT1-Auth") is not None:
+                    return self.headers.get("X-ZT1-Auth") == double.token
                 qs = parse_qs(parsed.query).get("auth", [None])[0]
-                return self.headers.get("X-ZT1-Auth") == double.token or qs == double.token
+                if qs is not None:
+                    return qs == double.token
+                return self.headers.get("Authorization") == "Bearer %s" % double.token
 
             def _double(self, method, path, body, parsed):
                 parts = path.split("/")[2:]

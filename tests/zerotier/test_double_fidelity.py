@@ -316,3 +316,21 @@ def test_peers_only_for_authorized_members(lab):
     api("POST", "/controller/network/%s/member/eab8a72cac" % NWID, {"authorized": False})
     assert double.store.peers(NWID, "eab8a72cac")["peers"] == []
     assert "eab8a72cac" not in [p["node"] for p in double.store.peers(NWID, "cf18ff9e92")["peers"]]
+
+
+def test_controller_api_auth_as_upstream(lab):
+    """review m5: OneService.cpp:1731-1786 (1.14.1): X-ZT1-Auth, ?auth= or Authorization: Bearer; 401 with {}."""
+    double, _api = lab
+
+    def get(headers, query=""):
+        req = urllib.request.Request(double.url + "/controller" + query, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    assert get({"Authorization": "Bearer t"}) == 200
+    assert get({}, "?auth=t") == 200 and get({"X-ZT1-Auth": "t"}) == 200
+    assert get({"Authorization": "Bearer wrong"}) == (401, b"{}")
+    assert get({"X-ZT1-Auth": "wrong"}, "?auth=t") == (401, b"{}")  # the header is checked first
