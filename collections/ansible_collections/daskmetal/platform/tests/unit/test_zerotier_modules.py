@@ -222,3 +222,16 @@ def test_member_deauthorize_without_create_leaves_a_gone_member_gone(double):
     run_module(zerotier_member.main, member_args(double))
     r = run_module(zerotier_member.main, dict(common(double), network_id=double.nwid, node_id=NODE, **deauth))
     assert r["changed"] and double.store.members[(double.nwid, NODE)]["authorized"] is False
+
+
+def test_controller_refuses_a_network_id_it_does_not_own():
+    # review m3: the controller would store it but never serve it to members
+    d = ZeroTierDouble("controller", token="tok").start()
+    try:
+        args = {"backend": "controller", "api_url": d.url, "api_token": "tok", "network_id": "0123456789000001", "name": "lab"}
+        r = run_module(zerotier_network.main, args)
+        assert r["failed"] and "does not start with this controller's node id" in r["msg"] and d.writes() == []
+        ok = run_module(zerotier_network.main, dict(args, network_id=d.controller_id + "000001"))
+        assert ok["changed"] and ok["created"]
+    finally:
+        d.stop()
