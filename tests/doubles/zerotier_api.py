@@ -28,7 +28,9 @@ controller answers a member's config request, Store.netconf: creates the unautho
 contact, auto-assigns from the pools, {"answer": "config"|"error"|null, ...}; request=0 is the controller's
 push after a change, which carries no error); GET /_double/state; POST /_double/fault {status, count,
 retry_after, delay, path}; POST /_double/member/{nwid}/{node} (set member fields without auth, e.g.
-de-authorize in a lab test).
+de-authorize in a lab test); GET /_double/peers/{nwid}/{node} (Store.peers: the authorized members' addresses,
+bridge flags and lab-network addresses, which the zerotier-one double uses instead of ZeroTier's UDP paths;
+a member names its lab-network address with ?underlay= on its netconf requests).
 
 Fault injection (in process: ``double.inject(...)``): answer ``status`` (429 with Retry-After, 500, 401, ...)
 or sleep ``delay`` seconds (a timeout for a client with a shorter timeout) for the next ``count`` requests
@@ -126,6 +128,8 @@ class Store:
         # (network revision, member revision) when a config or error was last sent to a member: the controller
         # pushes only on a change (onNetworkUpdate / onNetworkMemberUpdate, :1332-1352), not periodically
         self.pushed = {}
+        # the double's transport: where each member's node is on the lab network (it says so in its requests)
+        self.underlay = {}
         self.lock = threading.RLock()
 
     @staticmethod
@@ -291,6 +295,28 @@ class Store:
                 "dns": net["dns"] if isinstance(net["dns"], dict) else {}}}
 
 
+    def peers(self, nwid, node):
+        """The double's stand-in for ZeroTier's peer-to-peer paths (GET /_double/peers/{nwid}/{node}): the
+        authorized members of the network with their managed IPv4 addresses, active-bridge flag and underlay
+        address, plus the network's multicastLimit. Only an authorized member gets any: the controller
+        revokes a de-authorized member's certificate of membership and its traffic stops at once, both ways
+        (recorded: deauth-timeline*.txt, ping_from_node1=False from t=0.2 s). The node decides from this which
+        ARP requests arrive (zerotier_node.arp_recipients)."""
+        with self.lock:
+            net = self.networks.get(nwid)
+            me = self.members.get((nwid, node))
+            if net is None or me is None or not me["authorized"]:
+                return {"multicastLimit": 0, "peers": []}
+            peers = []
+            for (nw, n), m in sorted(self.members.items()):
+                if nw != nwid or not m["authorized"] or (nw, n) not in self.underlay:
+                    continue
+                ips = [str(ipaddress.ip_interface(s).ip) for s in self._static_ips(net, m)
+                       if ipaddress.ip_interface(s).version == 4]
+                peers.append({"node": n, "ips": ips, "bridge": m["activeBridge"], "underlay": self.underlay[(nw, n)]})
+            return {"multicastLimit": net["multicastLimit"], "peers": peers}
+
+
 class ZeroTierDouble:
     def __init__(self, mode="central", token="test-token", bind="127.0.0.1", port=0, controller_id=None,
                  state_file=None, node_api=None, local_only=False, rate_limit=None, clock=time.monotonic):
@@ -436,8 +462,9 @@ class ZeroTierDouble:
                 raw = self.rfile.read(length) if length else b""
                 double.log.append((method, path, dict(self.headers.items()), raw))
                 del double.log[:-1000]
-                if double.local_only and not self.client_address[0].startswith("127.") and not path.startswith("/_double/netconf/"):
-                    return self._reply(403, {"message": "local API: loopback only"})
+                if double.local_only and not self.client_address[0].startswith("127.") and not path.startswith(("/_double/netconf/", "/_double/peers/")):
+                    # OneService.cpp:1731-1786 (1.14.1): not loopback (nor allowManagementFrom) -> 401 with {}
+                    return self._reply(401, {})
                 try:
                     return self._dispatch(method, path, parsed, raw)
                 finally:
@@ -464,7 +491,7 @@ class ZeroTierDouble:
                 if retry_after is not None:  # see "Rate limit" in the module docstring
                     return self._reply(429, {"message": "rate limit exceeded"}, {"Retry-After": str(retry_after)})
                 if not self._authorized(parsed):
-                    return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else None)
+                    return self._reply(401, {"message": "unauthorized"} if double.mode == "central" else {})
                 try:
                     with double.store.lock:
                         if double.mode == "central":
@@ -478,15 +505,26 @@ class ZeroTierDouble:
             def _authorized(self, parsed):
                 if double.mode == "central":
                     return self.headers.get("Authorization") == "token %s" % double.token
+                # OneService.cpp:1761-1777: X-ZT1-Auth, else ?auth=, else Authorization: Bearer <token>
+                if self.headers.get("X-ZT1-Auth") is not None:
+                    return self.headers.get("X-ZT1-Auth") == double.token
                 qs = parse_qs(parsed.query).get("auth", [None])[0]
-                return self.headers.get("X-ZT1-Auth") == double.token or qs == double.token
+                if qs is not None:
+                    return qs == double.token
+                return self.headers.get("Authorization") == "Bearer %s" % double.token
 
             def _double(self, method, path, body, parsed):
                 parts = path.split("/")[2:]
                 store = double.store
                 if parts[0] == "netconf" and len(parts) == 3:
-                    genuine = parse_qs(parsed.query).get("request", ["1"])[0] != "0"
+                    query = parse_qs(parsed.query)
+                    genuine = query.get("request", ["1"])[0] != "0"
+                    if query.get("underlay"):
+                        with store.lock:
+                            store.underlay[(parts[1].lower(), parts[2].lower())] = query["underlay"][0]
                     return self._reply(200, store.netconf(parts[1].lower(), parts[2].lower(), genuine=genuine))
+                if parts[0] == "peers" and len(parts) == 3:
+                    return self._reply(200, store.peers(parts[1].lower(), parts[2].lower()))
                 if parts[0] == "state":
                     with store.lock:
                         return self._reply(200, {"controller_id": double.controller_id, "networks": store.networks,

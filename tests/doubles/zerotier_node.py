@@ -79,6 +79,28 @@ def ip_scope(addr: str) -> str:
     return "GLOBAL"
 
 
+def arp_recipients(sender: str, target_ip: str, members: dict, bridges, limit: int) -> list[str]:
+    """Who receives `sender`'s ARP request for `target_ip`: node/Switch.cpp:381-396 turns the ARP broadcast
+    into the multicast group (ff:ff:ff:ff:ff:ff, ADI = target IPv4), and Multicaster::send
+    (node/Multicaster.cpp:233-272, 1.14.1) sends it to the active bridges first (except the sender), counting
+    them against the network's multicastLimit, then to the group's subscribers (members with that address on
+    their tap, LinuxEthernetTap::scanMulticastGroups) until the limit. members: {node: [ipv4, ...]}.
+    Recorded: tests/zerotier/recorded/arp-matrix-multicast-limit-{1,32}.txt (limit 1, one bridge: the two
+    ordinary members lose each other; limit 32: everyone reaches everyone)."""
+    bridges = [b for b in sorted(bridges) if b != sender]
+    out = []
+    for b in bridges:
+        if len(out) >= limit:
+            return out
+        out.append(b)
+    for node in sorted(members):
+        if len(out) >= limit:
+            break
+        if node != sender and node not in bridges and target_ip in members[node]:
+            out.append(node)
+    return out
+
+
 class NetworkState:
     """One joined network on a member: Network (node/Network.cpp) plus OneService's NetworkState settings."""
 

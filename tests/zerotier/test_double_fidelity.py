@@ -278,3 +278,59 @@ def test_in_repo_copy_equals_the_lab_reference():
     assert names and all((REFERENCE / n).is_file() for n in names), sorted(set(names) - {p.name for p in REFERENCE.iterdir()})
     _, mismatch, errors = filecmp.cmpfiles(RECORDED, REFERENCE, names, shallow=False)
     assert (mismatch, errors) == ([], [])
+
+
+ARP_LINE = __import__("re").compile(r"^(\S+) -> (\S+) \((\S+)\): (\d+) received")
+ARP_RECORDED = ROOT / "tests" / "zerotier" / "recorded"
+
+
+@pytest.mark.parametrize("limit", [1, 32])
+def test_arp_reaches_whom_the_recorded_network_reached(limit):
+    """The double's traffic rule (zerotier_node.arp_recipients, which the packaged double turns into routes)
+    against arp-matrix-multicast-limit-{1,32}.txt: node3 is the only active bridge; with limit 1 node1 and node2
+    lose each other, everything else answers."""
+    by_name = {name: (node, ip) for node, (name, ip, _b) in NODES.items()}
+    members = {node: [ip] for node, (_n, ip, _b) in NODES.items()}
+    bridges = [node for node, (_n, _ip, b) in NODES.items() if b]
+    lines = (ARP_RECORDED / ("arp-matrix-multicast-limit-%d.txt" % limit)).read_text().splitlines()
+    pairs = [ARP_LINE.match(line).groups() for line in lines if ARP_LINE.match(line)]
+    assert len(pairs) == 6
+    for src, dst, ip, received in pairs:
+        sender, (target, target_ip) = by_name[src][0], by_name[dst]
+        assert target_ip == ip
+        got = target in zerotier_node.arp_recipients(sender, ip, members, bridges, limit)
+        assert got == (int(received) > 0), (limit, src, dst)
+
+
+def test_peers_only_for_authorized_members(lab):
+    """Store.peers: an authorized member sees the authorized members with their addresses, bridge flag and lab
+    address; a de-authorized one sees none and is seen by none (deauth-timeline.txt: ping fails from t=0.2 s)."""
+    double, api = lab
+    converge(double, api)
+    for node in NODES:
+        double.store.underlay[(NWID, node)] = "172.30.99.%d" % (list(NODES).index(node) + 11)
+    got = double.store.peers(NWID, "cf18ff9e92")
+    assert got["multicastLimit"] == 32
+    assert [(p["node"], p["ips"], p["bridge"]) for p in got["peers"]] == [
+        ("cf18ff9e92", ["10.147.17.10"], False), ("dc04969668", ["10.147.17.12"], True), ("eab8a72cac", ["10.147.17.11"], False)]
+    api("POST", "/controller/network/%s/member/eab8a72cac" % NWID, {"authorized": False})
+    assert double.store.peers(NWID, "eab8a72cac")["peers"] == []
+    assert "eab8a72cac" not in [p["node"] for p in double.store.peers(NWID, "cf18ff9e92")["peers"]]
+
+
+def test_controller_api_auth_as_upstream(lab):
+    """review m5: OneService.cpp:1731-1786 (1.14.1): X-ZT1-Auth, ?auth= or Authorization: Bearer; 401 with {}."""
+    double, _api = lab
+
+    def get(headers, query=""):
+        req = urllib.request.Request(double.url + "/controller" + query, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    assert get({"Authorization": "Bearer t"}) == 200
+    assert get({}, "?auth=t") == 200 and get({"X-ZT1-Auth": "t"}) == 200
+    assert get({"Authorization": "Bearer wrong"}) == (401, b"{}")
+    assert get({"X-ZT1-Auth": "wrong"}, "?auth=t") == (401, b"{}")  # the header is checked first

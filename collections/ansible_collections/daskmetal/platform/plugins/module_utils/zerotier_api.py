@@ -72,11 +72,17 @@ class ZeroTierApiError(Exception):
 
 
 class TransportError(Exception):
-    """No HTTP answer (timeout, refused, DNS). ``timeout`` tells which."""
+    """No HTTP answer (timeout, refused, DNS). ``timeout`` tells which; ``sent`` is False only when the request
+    cannot have reached the server (connection refused, name not resolved), so even a POST may be repeated."""
 
-    def __init__(self, message, timeout=False):
+    def __init__(self, message, timeout=False, sent=True):
         super(TransportError, self).__init__(message)
         self.timeout = timeout
+        self.sent = sent
+
+
+def _not_sent(reason):
+    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
 
 
 class AnsibleTransport(object):
@@ -104,9 +110,9 @@ class AnsibleTransport(object):
             raise TransportError("timed out after %ss" % timeout, timeout=True)
         except URLError as exc:
             reason = getattr(exc, "reason", exc)
-            raise TransportError(str(reason), timeout=isinstance(reason, socket.timeout))
+            raise TransportError(str(reason), timeout=isinstance(reason, socket.timeout), sent=not _not_sent(reason))
         except (OSError, ValueError) as exc:
-            raise TransportError(str(exc), timeout="timed out" in str(exc))
+            raise TransportError(str(exc), timeout="timed out" in str(exc), sent=not _not_sent(exc))
 
 
 class MemoryState(object):
@@ -265,7 +271,11 @@ def canonical(field, value):
     if field == "ipAssignments":
         return sorted(str(v) for v in value)
     if field == "v4AssignMode":
-        return {"zt": bool((value or {}).get("zt", False))}
+        # the legacy string form: "zt" means {"zt": true}, anything else false (ZeroTierOne 1.14.1
+        # controller/EmbeddedNetworkController.cpp:636-645)
+        if isinstance(value, str):
+            return {"zt": value == "zt"}
+        return {"zt": bool((value or {}).get("zt", False)) if isinstance(value, dict) else False}
     if field in ("mtu", "multicastLimit"):
         return int(value)
     if field in ("private", "enableBroadcast", "authorized", "activeBridge", "noAutoAssignIps"):
@@ -347,8 +357,9 @@ class ZeroTierClient(object):
             try:
                 status, headers, data = self.transport.request(method, url, self._headers(), body, self.timeout)
             except TransportError as exc:
-                # a timed-out non-idempotent request may have been applied: do not repeat it
-                if attempt > self.retries or (exc.timeout and not idempotent):
+                # a non-idempotent request that may have reached the server (timeout, reset after sending) may
+                # have been applied: do not repeat it (a second POST can create a second network)
+                if attempt > self.retries or ((exc.timeout or exc.sent) and not idempotent):
                     raise ZeroTierApiError("%s %s: no answer from %s after %d attempt(s): %s"
                                            % (method, path, self._label, attempt, exc))
                 status, headers, data = None, {}, b""
@@ -504,6 +515,18 @@ def read_token_file(path):
         return fh.read().strip()
 
 
+def controller_url(home="/var/lib/zerotier-one"):
+    """The local controller's URL: the port zerotier-one wrote to <home>/zerotier-one.port (settings.primaryPort
+    of local.conf can move it off 9993), which zerotier-cli reads too (ZeroTierOne 1.14.1 one.cpp:254-270);
+    CONTROLLER_URL when the file is missing or not a port."""
+    try:
+        with open(os.path.join(home, "zerotier-one.port")) as fh:
+            port = int(fh.read().strip())
+    except (IOError, OSError, ValueError):
+        return CONTROLLER_URL
+    return "http://127.0.0.1:%d" % port if 0 < port <= 0xffff else CONTROLLER_URL
+
+
 def client_from_module(module):
     """Build a client from the common module options (see doc fragment daskmetal.platform.zerotier)."""
     p = module.params
@@ -519,7 +542,8 @@ def client_from_module(module):
         except (IOError, OSError) as exc:
             module.fail_json(msg="no api_token given and /var/lib/zerotier-one/authtoken.secret unreadable: %s" % exc)
     try:
-        client = ZeroTierClient(p["backend"], token, base_url=p.get("api_url"),
+        base_url = p.get("api_url") or (controller_url() if p["backend"] == "controller" else None)
+        client = ZeroTierClient(p["backend"], token, base_url=base_url,
                                 transport=AnsibleTransport(validate_certs=p.get("validate_certs", True)),
                                 timeout=p.get("timeout", 30), retries=p.get("retries", 5))
         if client.backend == "central":  # the self-hosted controller has no rate limit

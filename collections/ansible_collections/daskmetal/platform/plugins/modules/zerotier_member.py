@@ -53,6 +53,13 @@ options:
   no_auto_assign_ips:
     description: Exempt the member from the auto-assign pools (it gets only O(ip_assignments)).
     type: bool
+  create:
+    description:
+      - With O(state=present), whether to create a member record that does not exist (both APIs create it on the
+        first POST). C(false) changes only an existing member, for example to de-authorize a member that may
+        already be gone without creating it again.
+    type: bool
+    default: true
   wait_timeout:
     description:
       - Seconds to wait for the member to exist on the controller before changing it (0 does not wait).
@@ -128,6 +135,7 @@ def main():
         ip_assignments=dict(type="list", elements="str"),
         active_bridge=dict(type="bool"),
         no_auto_assign_ips=dict(type="bool"),
+        create=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=0),
     )
     module = AnsibleModule(argument_spec=args, supports_check_mode=True)
@@ -163,6 +171,8 @@ def main():
                 if not module.check_mode:
                     client.delete_member(nwid, node)
             module.exit_json(**result)
+        if current is None and not p["create"]:
+            module.exit_json(**result)  # nothing to change, and asked not to create it
 
         changes = differences(current or {}, want)
         if current is None:

@@ -187,6 +187,11 @@ def main():
     result = dict(changed=False, created=False, network_id=nwid, network={}, changes={})
     try:
         current = None
+        if nwid and p["backend"] == "controller" and nwid[:10] != client.node_id():
+            # the controller stores any id but serves only its own (EmbeddedNetworkController.cpp:585,1389 of 1.14.1):
+            # members of a foreign id would wait in REQUESTING_CONFIGURATION for ever
+            module.fail_json(msg="network_id %s does not start with this controller's node id %s: the controller only "
+                                 "serves networks it owns (give \"\" to create one)" % (nwid, client.node_id()), **result)
         if nwid:
             current = client.get_network(nwid)
             if current is None and p["backend"] == "central":
@@ -213,6 +218,10 @@ def main():
                 module.exit_json(**result)
             net = client.update_network(nwid, want) if nwid else client.create_network(want)
             result.update(network=net, network_id=net["id"], diff=dict(before={}, after=canon_view(net)))
+            left = differences(net, want)  # like the update path: the API must report what was asked
+            if left:
+                module.fail_json(msg="the API created network %s but reports different values for %s "
+                                     "(check JSON types and ranges)" % (net["id"], ", ".join(sorted(left))), **result)
             module.exit_json(**result)
 
         changes = differences(current, want)

@@ -169,3 +169,59 @@ def test_bad_ids_rejected_before_any_request(double):
     with pytest.raises(ZeroTierApiError, match="10 lower-case"):
         c.get_member(nwid(double), "123")
     assert c.requests == 0
+
+
+def test_legacy_string_v4_assign_mode_is_compared_like_upstream():
+    # review m14: EmbeddedNetworkController.cpp:636-645 (1.14.1) still takes the string form on POST
+    from ansible_collections.daskmetal.platform.plugins.module_utils.zerotier_api import canonical
+    assert canonical("v4AssignMode", "zt") == {"zt": True}
+    assert canonical("v4AssignMode", "none") == {"zt": False}
+    assert canonical("v4AssignMode", ["zt"]) == {"zt": False}
+    assert differences({"v4AssignMode": "zt"}, {"v4AssignMode": {"zt": True}}) == {}
+
+
+class _ScriptedTransport(object):
+    """Raises the given TransportErrors in turn, then answers 200."""
+
+    def __init__(self, errors):
+        self.errors, self.calls = list(errors), []
+
+    def request(self, method, url, headers, body, timeout):
+        self.calls.append(method)
+        if self.errors:
+            raise self.errors.pop(0)
+        return 200, {}, b'{"id": "0123456789abcdef"}'
+
+
+def test_a_post_that_may_have_been_sent_is_not_repeated():
+    # review m16: a reset after sending may have created the network; a second POST could create another
+    from ansible_collections.daskmetal.platform.plugins.module_utils.zerotier_api import TransportError
+    t = _ScriptedTransport([TransportError("connection reset by peer")])
+    client = ZeroTierClient("controller", "tok", transport=t, sleep=lambda s: None)
+    with pytest.raises(ZeroTierApiError, match="no answer"):
+        client.call("POST", "/controller/network/0123456789______", {}, idempotent=False)
+    assert t.calls == ["POST"]
+    # refused: the request never left, so it is repeated; an idempotent GET is repeated after a reset too
+    t = _ScriptedTransport([TransportError("connection refused", sent=False)])
+    ZeroTierClient("controller", "tok", transport=t, sleep=lambda s: None).call("POST", "/x", {}, idempotent=False)
+    assert t.calls == ["POST", "POST"]
+    t = _ScriptedTransport([TransportError("connection reset by peer")])
+    ZeroTierClient("controller", "tok", transport=t, sleep=lambda s: None).call("GET", "/x")
+    assert t.calls == ["GET", "GET"]
+
+
+def test_refused_connections_are_marked_not_sent():
+    from ansible_collections.daskmetal.platform.plugins.module_utils.zerotier_api import AnsibleTransport, TransportError
+    with pytest.raises(TransportError) as exc:
+        AnsibleTransport().request("GET", "http://127.0.0.1:9/", {}, None, 2)  # discard port: nothing listens
+    assert exc.value.sent is False and exc.value.timeout is False
+
+
+def test_controller_url_follows_zerotier_one_port(tmp_path):
+    # review m15: settings.primaryPort moves the service; zerotier-one writes the port it uses here
+    from ansible_collections.daskmetal.platform.plugins.module_utils.zerotier_api import controller_url
+    assert controller_url(str(tmp_path)) == "http://127.0.0.1:9993"  # no file: the default port
+    (tmp_path / "zerotier-one.port").write_text("29993")
+    assert controller_url(str(tmp_path)) == "http://127.0.0.1:29993"
+    (tmp_path / "zerotier-one.port").write_text("junk")
+    assert controller_url(str(tmp_path)) == "http://127.0.0.1:9993"

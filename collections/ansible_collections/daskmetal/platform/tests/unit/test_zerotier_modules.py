@@ -191,3 +191,47 @@ def test_facts_fails_when_service_down(tmp_path):
     (home / "identity.public").write_text(NODE + ":0:abcd")
     r = run_module(zerotier_facts.main, {"cli": str(cli), "home": str(home)})
     assert r["failed"] and "is zerotier-one running" in r["msg"] and r["node_id"] == NODE
+
+
+def test_create_path_is_verified_like_the_update_path(monkeypatch):
+    # review m17: a controller that drops a setting on create must not pass silently
+    d = ZeroTierDouble("controller", token="tok").start()
+    try:
+        create = d.store.create_network
+
+        def lossy(body, nwid=None):
+            body = dict(body)
+            body.pop("multicastLimit", None)
+            return create(body, nwid)
+
+        monkeypatch.setattr(d.store, "create_network", lossy)
+        args = {"backend": "controller", "api_url": d.url, "api_token": "tok", "network_id": "", "name": "lab",
+                "multicast_limit": 8}
+        r = run_module(zerotier_network.main, args)
+        assert r["failed"] and "reports different values for multicastLimit" in r["msg"]
+    finally:
+        d.stop()
+
+
+def test_member_deauthorize_without_create_leaves_a_gone_member_gone(double):
+    # review m10: remove_node's de-authorization ran with state=present and created the deleted member again
+    deauth = dict(authorized=False, ip_assignments=[], active_bridge=False, create=False)
+    r = run_module(zerotier_member.main, dict(common(double), network_id=double.nwid, node_id=NODE, **deauth))
+    assert r["changed"] is False and r["existed"] is False and (double.nwid, NODE) not in double.store.members
+    assert double.writes() == []
+    run_module(zerotier_member.main, member_args(double))
+    r = run_module(zerotier_member.main, dict(common(double), network_id=double.nwid, node_id=NODE, **deauth))
+    assert r["changed"] and double.store.members[(double.nwid, NODE)]["authorized"] is False
+
+
+def test_controller_refuses_a_network_id_it_does_not_own():
+    # review m3: the controller would store it but never serve it to members
+    d = ZeroTierDouble("controller", token="tok").start()
+    try:
+        args = {"backend": "controller", "api_url": d.url, "api_token": "tok", "network_id": "0123456789000001", "name": "lab"}
+        r = run_module(zerotier_network.main, args)
+        assert r["failed"] and "does not start with this controller's node id" in r["msg"] and d.writes() == []
+        ok = run_module(zerotier_network.main, dict(args, network_id=d.controller_id + "000001"))
+        assert ok["changed"] and ok["created"]
+    finally:
+        d.stop()
