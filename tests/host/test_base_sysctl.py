@@ -62,9 +62,29 @@ def test_default_sysctl_file_has_no_ipv6_forwarding(tmp_path):
     settings = render(tmp_path)
     assert settings.get("net.ipv4.ip_forward") == "1"      # the file was really rendered from the role
     assert ipv6_forwarding(settings) == {}
+    assert not [k for k in settings if k.endswith(".accept_ra")]      # no forwarding, no accept_ra key
 
 
 def test_an_operator_setting_still_reaches_the_file(tmp_path):
     """Positive control: the reading above sees an IPv6 forwarding key when one is configured."""
     settings = render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1}}))
     assert ipv6_forwarding(settings) == {"net.ipv6.conf.all.forwarding": "1"}
+
+
+def test_forwarding_brings_accept_ra_2_on_the_ra_interfaces_first(tmp_path):
+    """The lab consumer test (test_base_sysctl_ra.py) loads this; here the keys: the RA interfaces (facts default,
+    here given) get accept_ra=2 before the forwarding key, an interface forwarding on its own key gets it too."""
+    dest = tmp_path / "90-daskmetal.conf"
+    render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1,
+                                                             "net.ipv6.conf.ens5.forwarding": "1"},
+                                       "base_sysctl_ipv6_ra_interfaces": ["eth0"]}))
+    keys = [line.split(" = ")[0] for line in dest.read_text().splitlines() if " = " in line and line[0] != "#"]
+    assert keys[:2] == ["net.ipv6.conf.ens5.accept_ra", "net.ipv6.conf.eth0.accept_ra"]
+    assert "net.ipv6.conf.all.accept_ra" not in keys and "net.ipv6.conf.default.accept_ra" not in keys
+
+
+def test_explicit_accept_ra_wins(tmp_path):
+    settings = render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1,
+                                                                        "net.ipv6.conf.eth0.accept_ra": 0},
+                                                  "base_sysctl_ipv6_ra_interfaces": ["eth0"]}))
+    assert settings["net.ipv6.conf.eth0.accept_ra"] == "0"
