@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -88,3 +90,17 @@ def test_explicit_accept_ra_wins(tmp_path):
                                                                         "net.ipv6.conf.eth0.accept_ra": 0},
                                                   "base_sysctl_ipv6_ra_interfaces": ["eth0"]}))
     assert settings["net.ipv6.conf.eth0.accept_ra"] == "0"
+
+
+# Sysctl trees that exist only while a module is loaded (Linux: net/bridge/br_netfilter_hooks.c registers
+# net/bridge, net/netfilter/nf_conntrack_standalone.c registers net.netfilter.nf_conntrack_*). systemd-sysctl skips
+# a missing key at boot without failing (review host-security minor 7): the module must be in modules-load.d.
+MODULE_TREES = {"net.bridge.": "br_netfilter", "net.netfilter.nf_conntrack_": "nf_conntrack"}
+
+
+def test_every_module_backed_key_has_its_module_loaded_at_boot():
+    defaults = yaml.safe_load((ROOT / "roles/base/defaults/main.yml").read_text())
+    needed = {module for key in defaults["base_sysctl"] for tree, module in MODULE_TREES.items()
+              if key.startswith(tree)}
+    assert needed == {"br_netfilter", "nf_conntrack"}      # both trees are in use
+    assert needed - set(defaults["base_kernel_modules"]) == set()
