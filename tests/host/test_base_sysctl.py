@@ -74,22 +74,18 @@ def test_an_operator_setting_still_reaches_the_file(tmp_path):
 
 
 def test_forwarding_brings_accept_ra_2_on_the_ra_interfaces_first(tmp_path):
-    """The lab consumer test (test_base_sysctl_ra.py) loads this; here the keys: the RA interfaces (facts default,
-    here given) get accept_ra=2 before the forwarding key, an interface forwarding on its own key gets it too."""
+    """The lab consumer test (test_base_sysctl_ra.py) loads such a file; here the keys: the RA interfaces (facts
+    default, here given) get accept_ra=2 before any other key, an interface forwarding on its own key gets it too,
+    an explicit accept_ra wins, conf/all and conf/default get none."""
     dest = tmp_path / "90-daskmetal.conf"
-    render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1,
-                                                             "net.ipv6.conf.ens5.forwarding": "1"},
-                                       "base_sysctl_ipv6_ra_interfaces": ["eth0"]}))
+    settings = render(tmp_path, "-e", json.dumps({
+        "base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1, "net.ipv6.conf.ens5.forwarding": "1",
+                              "net.ipv6.conf.eth1.accept_ra": 0},
+        "base_sysctl_ipv6_ra_interfaces": ["eth0", "eth1"]}))
     keys = [line.split(" = ")[0] for line in dest.read_text().splitlines() if " = " in line and line[0] != "#"]
-    assert keys[:2] == ["net.ipv6.conf.ens5.accept_ra", "net.ipv6.conf.eth0.accept_ra"]
+    assert keys[:3] == ["net.ipv6.conf.ens5.accept_ra", "net.ipv6.conf.eth0.accept_ra", "net.ipv6.conf.eth1.accept_ra"]
+    assert [settings[k] for k in keys[:3]] == ["2", "2", "0"]
     assert "net.ipv6.conf.all.accept_ra" not in keys and "net.ipv6.conf.default.accept_ra" not in keys
-
-
-def test_explicit_accept_ra_wins(tmp_path):
-    settings = render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1,
-                                                                        "net.ipv6.conf.eth0.accept_ra": 0},
-                                                  "base_sysctl_ipv6_ra_interfaces": ["eth0"]}))
-    assert settings["net.ipv6.conf.eth0.accept_ra"] == "0"
 
 
 # Sysctl trees that exist only while a module is loaded (Linux: net/bridge/br_netfilter_hooks.c registers
