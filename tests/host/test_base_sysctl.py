@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -62,9 +64,39 @@ def test_default_sysctl_file_has_no_ipv6_forwarding(tmp_path):
     settings = render(tmp_path)
     assert settings.get("net.ipv4.ip_forward") == "1"      # the file was really rendered from the role
     assert ipv6_forwarding(settings) == {}
+    assert not [k for k in settings if k.endswith(".accept_ra")]      # no forwarding, no accept_ra key
 
 
 def test_an_operator_setting_still_reaches_the_file(tmp_path):
     """Positive control: the reading above sees an IPv6 forwarding key when one is configured."""
     settings = render(tmp_path, "-e", json.dumps({"base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1}}))
     assert ipv6_forwarding(settings) == {"net.ipv6.conf.all.forwarding": "1"}
+
+
+def test_forwarding_brings_accept_ra_2_on_the_ra_interfaces_first(tmp_path):
+    """The lab consumer test (test_base_sysctl_ra.py) loads such a file; here the keys: the RA interfaces (facts
+    default, here given) get accept_ra=2 before any other key, an interface forwarding on its own key gets it too,
+    an explicit accept_ra wins, conf/all and conf/default get none."""
+    dest = tmp_path / "90-daskmetal.conf"
+    settings = render(tmp_path, "-e", json.dumps({
+        "base_sysctl_extra": {"net.ipv6.conf.all.forwarding": 1, "net.ipv6.conf.ens5.forwarding": "1",
+                              "net.ipv6.conf.eth1.accept_ra": 0},
+        "base_sysctl_ipv6_ra_interfaces": ["eth0", "eth1"]}))
+    keys = [line.split(" = ")[0] for line in dest.read_text().splitlines() if " = " in line and line[0] != "#"]
+    assert keys[:3] == ["net.ipv6.conf.ens5.accept_ra", "net.ipv6.conf.eth0.accept_ra", "net.ipv6.conf.eth1.accept_ra"]
+    assert [settings[k] for k in keys[:3]] == ["2", "2", "0"]
+    assert "net.ipv6.conf.all.accept_ra" not in keys and "net.ipv6.conf.default.accept_ra" not in keys
+
+
+# Sysctl trees that exist only while a module is loaded (Linux: net/bridge/br_netfilter_hooks.c registers
+# net/bridge, net/netfilter/nf_conntrack_standalone.c registers net.netfilter.nf_conntrack_*). systemd-sysctl skips
+# a missing key at boot without failing (review host-security minor 7): the module must be in modules-load.d.
+MODULE_TREES = {"net.bridge.": "br_netfilter", "net.netfilter.nf_conntrack_": "nf_conntrack"}
+
+
+def test_every_module_backed_key_has_its_module_loaded_at_boot():
+    defaults = yaml.safe_load((ROOT / "roles/base/defaults/main.yml").read_text())
+    needed = {module for key in defaults["base_sysctl"] for tree, module in MODULE_TREES.items()
+              if key.startswith(tree)}
+    assert needed == {"br_netfilter", "nf_conntrack"}      # both trees are in use
+    assert needed - set(defaults["base_kernel_modules"]) == set()
