@@ -185,7 +185,7 @@ def validate_custom(obj: dict) -> None:
 
 def test_the_rendering_has_every_kind():
     kinds = [d["kind"] for d in manifests()]
-    assert kinds == ["DaskCluster", "DaskAutoscaler", "ServiceAccount", "Role", "RoleBinding", "Secret",
+    assert kinds == ["DaskCluster", "DaskAutoscaler", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Secret",
                      "Deployment", "Service", "PodMonitor", "PodMonitor"]
     assert {d["metadata"]["namespace"] for d in manifests()} == {"dask"}
 
