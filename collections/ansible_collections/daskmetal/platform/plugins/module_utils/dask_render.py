@@ -176,20 +176,30 @@ def dask_autoscaler(s):
 
 
 def jupyter_rbac(s):
-    """What a notebook's KubeCluster needs in its namespace (dask_kubernetes/operator/kubecluster/kubecluster.py,
-    2026.3.0): from_name/_connect_cluster and _watch_component_status get DaskCluster, scheduler Pod (by label),
-    Service and DaskWorkerGroup; scale() deletes the DaskAutoscaler and patches the DaskWorkerGroup (kr8s
-    APIObject.scale patches spec.worker.replicas); adapt() patches or creates the DaskAutoscaler; its own
-    short-lived cluster creates and deletes a DaskCluster (and worker groups) and reads pod logs
-    (get_logs, SchedulerStartupError). Inside the cluster the scheduler Service name resolves, so no
-    pods/portforward (networking.py get_internal_address_for_scheduler_service)."""
+    """Exactly what a notebook's KubeCluster sends in its namespace (dask-kubernetes 2026.3.0
+    dask_kubernetes/operator/kubecluster/kubecluster.py over kr8s 0.20.15, which reads one object as a list with
+    fieldSelector metadata.name, so every read is get + list; measured in tests/kubernetes_layer/test_jupyter_rbac.py,
+    which also fails when any grant below is missing):
+
+    - ``KubeCluster.from_name`` (_start, _connect_cluster, _watch_component_status, networking.wait_for_scheduler,
+      wait_for_service, get_scheduler_address): get/list DaskCluster, scheduler Pod (by label) and Service,
+      DaskWorkerGroup;
+    - ``.scale(n)``: delete the DaskAutoscaler, get and patch the DaskWorkerGroup (kr8s APIObject.scale);
+      ``.adapt()``: patch, else create, the DaskAutoscaler;
+    - its own short-lived cluster (``KubeCluster(custom_cluster_spec=...)``, ``.get_logs()``, ``.close()``): create,
+      get, delete a DaskCluster; pods/log.
+
+    No watch (none of these watch), no pods/portforward (inside the cluster the scheduler Service name resolves,
+    networking.py get_internal_address_for_scheduler_service), no write to pods or services (the operator makes
+    them)."""
     name = "%s-jupyter" % s["name"]
     labels = {"app.kubernetes.io/name": "jupyter", "app.kubernetes.io/instance": s["name"]}
     rules = [
-        {"apiGroups": ["kubernetes.dask.org"],
-         "resources": ["daskclusters", "daskworkergroups", "daskautoscalers"],
-         "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
-        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskclusters"],
+         "verbs": ["get", "list", "create", "delete"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskworkergroups"], "verbs": ["get", "list", "patch"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskautoscalers"], "verbs": ["create", "patch", "delete"]},
+        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     ]
     return [
