@@ -13,7 +13,7 @@ would later); cluster DNS (inside the pod ``<svc>.<ns>`` resolves, networking._i
 path to the scheduler (the address KubeCluster computes from the Service it read is mapped to a local
 distributed scheduler, so the Service read is still made and authorized).
 
-test_every_rule_is_needed removes each grant of the Role in turn and sees the flow fail with 403 Forbidden.
+test_every_rule_is_needed removes each rule of the Role in turn and sees the flow fail with 403 Forbidden.
 """
 from __future__ import annotations
 
@@ -140,6 +140,9 @@ def client_env(monkeypatch, tmp_path, local_schedulers, request):
         await real_address(service_name, *args, **kwargs)
         return await local_schedulers(service_name)
 
+    # a KubeCluster whose start was refused stays in KubeCluster._instances, which an atexit hook (reap_clusters)
+    # would try to close after the double is gone
+    request.addfinalizer(kubecluster.KubeCluster._instances.clear)
     monkeypatch.setattr(networking, "_is_service_available", in_cluster_dns)
     monkeypatch.setattr(kubecluster, "get_scheduler_address", address)
 
@@ -198,27 +201,19 @@ def test_the_role_allows_exactly_what_the_notebook_flow_uses(client_env):
                                             "used, not granted": sorted(used - granted(role["rules"]))}
 
 
-def _without(rules: list[dict], grant: tuple[str, str, str]) -> list[dict]:
-    group, resource, verb = grant
-    out = []
-    for rule in copy.deepcopy(rules):
-        if group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]:
-            rest = [r for r in rule["resources"] if r != resource]
-            if rest:
-                out.append(dict(rule, resources=rest))
-            if len(rule["verbs"]) > 1:
-                out.append(dict(rule, resources=[resource], verbs=[v for v in rule["verbs"] if v != verb]))
-        else:
-            out.append(rule)
-    return out
+ROLE_RULES = one(manifests(), "Role")["rules"]
 
 
-@pytest.mark.parametrize("grant", sorted(granted(one(manifests(), "Role")["rules"])), ids="/".join)
-def test_every_rule_is_needed(client_env, grant):
-    rules = _without(one(manifests(), "Role")["rules"], grant)
-    assert grant not in granted(rules)
+@pytest.mark.parametrize("index", range(len(ROLE_RULES)),
+                         ids=["/".join([*r["apiGroups"], *r["resources"]]) for r in ROLE_RULES])
+def test_every_rule_is_needed(client_env, index):
+    """Without one rule of the Role the flow stops at a 403 for a grant of that rule, and only of that rule (that
+    each single grant is used is test_the_role_allows_exactly_what_the_notebook_flow_uses; one flow per rule keeps
+    this file at a few seconds per case)."""
+    rules = [r for i, r in enumerate(ROLE_RULES) if i != index]
     double = client_env(seeded_double(rules))
     with pytest.raises(Exception) as err:
         notebook_flow(double)
-    denied = [d for d in double.decisions if not d[-1]]
-    assert denied and {(d[2], d[3], d[1]) for d in denied} == {grant}, (err.value, denied)
+    denied = {(d[2], d[3], d[1]) for d in double.decisions if not d[-1]}
+    assert denied and denied <= granted([ROLE_RULES[index]]), (err.value, denied)
+    assert "is forbidden" in str(err.value) or denied, err.value
