@@ -372,6 +372,7 @@ class LabKubelet:
         self.proxy_image = proxy_image
         self.network = f"{PREFIX}{run_id}"
         self.pods: dict[str, PodRecord] = {}  # deployment name -> pod
+        self.max_restarts = MAX_RESTARTS  # a test of a crash loop sets 0: the first exit is the verdict
         self.proxies: dict[str, tuple[str, str]] = {}  # Service name -> (ClusterIP stand-in, container)
         self.data: dict[str, dict] = {"configmaps": {}, "secrets": {}}
         self._tmp = tempfile.mkdtemp(prefix=f"{PREFIX}{run_id}-")
@@ -583,7 +584,7 @@ class LabKubelet:
 
     def restart(self, pod: PodRecord, container: str) -> bool:
         """restartPolicy Always with the crash back-off; False once MAX_RESTARTS are used up (CrashLoopBackOff)."""
-        if pod.restarts >= MAX_RESTARTS:
+        if pod.restarts >= self.max_restarts:
             return False
         LOG.warning("pod %s exited, restart %d:\n%s", pod.name, pod.restarts + 1, self.logs(pod, container))
         time.sleep(BACKOFF_SECONDS * 2 ** pod.restarts)
@@ -771,9 +772,25 @@ class OperatorLab:
         wg["spec"]["worker"]["replicas"] = replicas
         self._call(self.controller.daskworkergroup_replica_update, wg, new=replicas)
 
-    def pods(self, component: str | None = None) -> list[PodRecord]:
+    def delete_cluster(self, name: str) -> list[str]:
+        """What follows `KubeCluster.close()` deleting a DaskCluster: the API server removes it, and garbage
+        collection (ownerReferences, which the handlers set through kopf.adopt/DaskCluster.adopt) removes what the
+        operator made for it: its worker groups, Deployments and Service (matched here by the
+        dask.org/cluster-name label the operator puts on all of them). Returns what went."""
+        gone = []
+        for (kind, obj_name), obj in list(self.store.objects.items()):
+            owned = (obj["metadata"].get("labels") or {}).get("dask.org/cluster-name") == name
+            if (kind == "DaskCluster" and obj_name == name) or (owned and kind in
+                                                                 ("DaskWorkerGroup", "Deployment", "Service")):
+                self.store.remove(kind, obj_name)
+                gone.append(f"{kind}/{obj_name}")
+        self.kubelet.reconcile(self.store)
+        return gone
+
+    def pods(self, component: str | None = None, cluster: str | None = None) -> list[PodRecord]:
         return [p for p in self.kubelet.pods.values()
-                if component is None or p.labels.get("dask.org/component") == component]
+                if (component is None or p.labels.get("dask.org/component") == component)
+                and (cluster is None or p.labels.get("dask.org/cluster-name") == cluster)]
 
     def cleanup(self) -> None:
         self.kubelet.cleanup()

@@ -42,8 +42,18 @@ CLUSTER_LABEL = "dask.org/cluster-name"
 COMPONENT_LABEL = "dask.org/component"
 COMPOSE_SERVICE = {"scheduler": "scheduler", "worker": "worker", "jupyter": "notebook"}
 JUPYTER_CONFIG_KEY = "jupyter_server_config.json"
+# A notebook's own short-lived cluster (daskmetal_workloads.cluster.start_cluster): the DaskCluster template the role
+# ships in a ConfigMap mounted into JupyterLab (a Kubernetes-only volume, like the seed notebooks'; the process
+# model's env is unchanged). <dir>/<key> is the helper's DEFAULT_TEMPLATE.
+NOTEBOOK_CLUSTER_KEY = "daskcluster.json"
+NOTEBOOK_CLUSTER_DIR = "/etc/daskmetal/notebook-cluster"
+NOTEBOOK_CLUSTER_PLACEHOLDER = "notebook-cluster"
+# dask-kubernetes 2026.3.0 controller.py build_worker_deployment_spec: the DASK_SCHEDULER_ADDRESS the operator adds to
+# each worker container that does not set it is tcp://<cluster>-scheduler.<namespace>.svc.cluster.local:8786, port
+# hard-coded.
+OPERATOR_SCHEDULER_PORT = 8786
 
-__all__ = ["SpecError", "compose_services", "k8s_manifests"]
+__all__ = ["SpecError", "compose_services", "k8s_manifests", "notebook_cluster_template"]
 
 
 # ---- Compose ----------------------------------------------------------------------------------------------------
@@ -166,20 +176,30 @@ def dask_autoscaler(s):
 
 
 def jupyter_rbac(s):
-    """What a notebook's KubeCluster needs in its namespace (dask_kubernetes/operator/kubecluster/kubecluster.py,
-    2026.3.0): from_name/_connect_cluster and _watch_component_status get DaskCluster, scheduler Pod (by label),
-    Service and DaskWorkerGroup; scale() deletes the DaskAutoscaler and patches the DaskWorkerGroup (kr8s
-    APIObject.scale patches spec.worker.replicas); adapt() patches or creates the DaskAutoscaler; its own
-    short-lived cluster creates and deletes a DaskCluster (and worker groups) and reads pod logs
-    (get_logs, SchedulerStartupError). Inside the cluster the scheduler Service name resolves, so no
-    pods/portforward (networking.py get_internal_address_for_scheduler_service)."""
+    """Exactly what a notebook's KubeCluster sends in its namespace (dask-kubernetes 2026.3.0
+    dask_kubernetes/operator/kubecluster/kubecluster.py over kr8s 0.20.15, which reads one object as a list with
+    fieldSelector metadata.name, so every read is get + list; measured in tests/kubernetes_layer/test_jupyter_rbac.py,
+    which also fails when any grant below is missing):
+
+    - ``KubeCluster.from_name`` (_start, _connect_cluster, _watch_component_status, networking.wait_for_scheduler,
+      wait_for_service, get_scheduler_address): get/list DaskCluster, scheduler Pod (by label) and Service,
+      DaskWorkerGroup;
+    - ``.scale(n)``: delete the DaskAutoscaler, get and patch the DaskWorkerGroup (kr8s APIObject.scale);
+      ``.adapt()``: patch, else create, the DaskAutoscaler;
+    - its own short-lived cluster (``KubeCluster(custom_cluster_spec=...)``, ``.get_logs()``, ``.close()``): create,
+      get, delete a DaskCluster; pods/log.
+
+    No watch (none of these watch), no pods/portforward (inside the cluster the scheduler Service name resolves,
+    networking.py get_internal_address_for_scheduler_service), no write to pods or services (the operator makes
+    them)."""
     name = "%s-jupyter" % s["name"]
     labels = {"app.kubernetes.io/name": "jupyter", "app.kubernetes.io/instance": s["name"]}
     rules = [
-        {"apiGroups": ["kubernetes.dask.org"],
-         "resources": ["daskclusters", "daskworkergroups", "daskautoscalers"],
-         "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
-        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskclusters"],
+         "verbs": ["get", "list", "create", "delete"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskworkergroups"], "verbs": ["get", "list", "patch"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskautoscalers"], "verbs": ["create", "patch", "delete"]},
+        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     ]
     return [
@@ -200,9 +220,11 @@ def jupyter_objects(s, process):
     volume, mount = _workloads_volume(s)
     mounts = [{"name": "jupyter-config", "mountPath": s["jupyter"]["config_path"], "subPath": JUPYTER_CONFIG_KEY,
                "readOnly": True}, mount,
-              {"name": "seed-notebooks", "mountPath": s["jupyter"]["notebooks_path"], "readOnly": True}]
+              {"name": "seed-notebooks", "mountPath": s["jupyter"]["notebooks_path"], "readOnly": True},
+              {"name": "notebook-cluster", "mountPath": NOTEBOOK_CLUSTER_DIR, "readOnly": True}]
     volumes = [{"name": "jupyter-config", "secret": {"secretName": name + "-config"}}, volume,
-               {"name": "seed-notebooks", "configMap": {"name": s["kubernetes"]["notebooks_configmap"]}}]
+               {"name": "seed-notebooks", "configMap": {"name": s["kubernetes"]["notebooks_configmap"]}},
+               {"name": "notebook-cluster", "configMap": {"name": notebook_cluster_configmap_name(s)}}]
     pod_meta = {"labels": dict(s["labels"], **labels),
                 # a subPath mount never sees Secret updates: a new config (password) rolls the pod
                 "annotations": {"daskmetal.io/jupyter-config-sha256": hashlib.sha256(config.encode()).hexdigest()}}
@@ -222,6 +244,61 @@ def jupyter_objects(s, process):
     return [secret, deployment, service]
 
 
+def notebook_cluster_configmap_name(s):
+    return "%s-notebook-cluster" % s["name"]
+
+
+def _template_container(process, mount, worker):
+    """The platform's scheduler or worker container, minus the shared cluster's address: the operator gives each
+    worker DASK_SCHEDULER_ADDRESS for the cluster it belongs to, and the worker's argv takes it from there
+    ($(VAR) expansion by the kubelet); the scheduler does not read it."""
+    container = k8s_container(process, [mount])
+    container["env"] = [e for e in container["env"] if e["name"] != "DASK_SCHEDULER_ADDRESS"]
+    if worker:
+        container["args"] = ["$(DASK_SCHEDULER_ADDRESS)" if a.startswith("tcp://") else a for a in container["args"]]
+    return container
+
+
+def notebook_cluster_template(spec):
+    """The DaskCluster a notebook starts for itself (``KubeCluster(custom_cluster_spec=...)``): the platform's own
+    scheduler and worker processes (image, argv, env, probes, resources), 1 worker, a ClusterIP scheduler Service
+    (JupyterLab reaches it by its in-cluster name; no MetalLB address). ``metadata.name`` is a placeholder and the
+    Service selector names it: daskmetal_workloads.cluster.start_cluster sets both, the namespace and the replicas.
+
+    dask-kubernetes 2026.3.0's own ``make_cluster_spec`` (what a bare ``KubeCluster(name=, image=)`` creates) runs
+    ``dask-scheduler`` and ``dask-worker``, which distributed 2026.6.0 removed; this template replaces it."""
+    s = normalize(spec)
+    require_kubernetes(s)
+    if s["scheduler"]["port"] != OPERATOR_SCHEDULER_PORT:
+        raise SpecError("the notebook cluster template needs scheduler.port %d (the operator hard-codes it in the "
+                        "workers' DASK_SCHEDULER_ADDRESS)" % OPERATOR_SCHEDULER_PORT)
+    procs = processes(s, "kubernetes")
+    volume, mount = _workloads_volume(s)
+    name = NOTEBOOK_CLUSTER_PLACEHOLDER
+    labels = {"daskmetal.io/notebook-cluster": "true"}
+    ports = [{"name": p["name"], "protocol": "TCP", "port": p["port"], "targetPort": p["name"]}
+             for p in procs["scheduler"]["ports"]]
+    return {
+        "apiVersion": DASK_API, "kind": "DaskCluster", "metadata": _meta(s, name, labels),
+        "spec": {
+            "worker": {"replicas": 1, "spec": {"volumes": [volume],
+                                               "containers": [_template_container(procs["worker"], mount, True)]}},
+            "scheduler": {
+                "spec": {"volumes": [volume], "containers": [_template_container(procs["scheduler"], mount, False)]},
+                "service": {"type": "ClusterIP", "ports": ports,
+                            "selector": {CLUSTER_LABEL: name, COMPONENT_LABEL: "scheduler"}}},
+        },
+    }
+
+
+def notebook_cluster_configmap(s, spec):
+    template = json.dumps(notebook_cluster_template(spec), indent=2, sort_keys=True)
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _meta(s, notebook_cluster_configmap_name(s), {"app.kubernetes.io/name": "jupyter",
+                                                                     "app.kubernetes.io/instance": s["name"]}),
+            "data": {NOTEBOOK_CLUSTER_KEY: template}}
+
+
 def pod_monitors(s):
     """Prometheus Operator PodMonitors on the operator's pod labels; port http-dashboard serves /metrics on both
     (distributed.http.scheduler.prometheus / distributed.http.worker.prometheus). The job label is
@@ -239,8 +316,8 @@ def pod_monitors(s):
 
 
 def k8s_manifests(spec):
-    """The platform's Dask objects, in apply order: DaskCluster, [DaskAutoscaler], [JupyterLab RBAC, Secret,
-    Deployment, Service], [PodMonitors]."""
+    """The platform's Dask objects, in apply order: DaskCluster, [DaskAutoscaler], [JupyterLab RBAC, the
+    notebook-cluster ConfigMap, Secret, Deployment, Service], [PodMonitors]."""
     s = normalize(spec)
     require_kubernetes(s)
     procs = processes(s, "kubernetes")
@@ -248,7 +325,7 @@ def k8s_manifests(spec):
     if s["adaptive"]["enabled"]:
         out.append(dask_autoscaler(s))
     if "jupyter" in procs:
-        out += jupyter_rbac(s) + jupyter_objects(s, procs["jupyter"])
+        out += jupyter_rbac(s) + [notebook_cluster_configmap(s, spec)] + jupyter_objects(s, procs["jupyter"])
     if s["kubernetes"]["monitors"]:
         out += pod_monitors(s)
     return out
