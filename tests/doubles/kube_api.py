@@ -28,6 +28,8 @@ RESOURCES = {
     # kubernetes/api@v0.33.6 discovery/v1/register.go: EndpointSlice (namespaced); core/v1 Endpoints (deprecated
     # from v1.33, still served).
     "discovery.k8s.io/v1": {"endpointslices": ("EndpointSlice", True)},
+    # kubernetes/api@v0.33.6 networking/v1/register.go: IngressClass (cluster-scoped).
+    "networking.k8s.io/v1": {"ingressclasses": ("IngressClass", False)},
     # kubernetes/api@v0.33.6 rbac/v1/register.go: Role, RoleBinding (namespaced).
     "rbac.authorization.k8s.io/v1": {"roles": ("Role", True), "rolebindings": ("RoleBinding", True)},
     # kubernetes/apiextensions-apiserver@v0.33.6 pkg/apis/apiextensions/v1/register.go: CustomResourceDefinition,
