@@ -76,11 +76,13 @@ def test_helm_mode_does_not_import_the_local_cluster(tmp_path):
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 
-@pytest.mark.parametrize("with_class", [False, True])
-def test_helm_mode_needs_an_ingress_controller(tmp_path, with_class):
+@pytest.mark.parametrize("with_class,tls_source", [(False, "rancher"), (True, "rancher"), (True, "secret")])
+def test_helm_mode_needs_an_ingress_controller(tmp_path, with_class, tls_source):
     """The rancher chart publishes Rancher through an Ingress; rke2 deploys no ingress controller by default
     (rke2_ingress_controller: none). Against the kube API double: without an IngressClass helm.yml stops before any
-    chart repository or release is touched, with the variable to set; with one it goes on (to the repositories)."""
+    chart repository or release is touched, with the variable to set; with one it goes on (to the repositories).
+    With ingress.tls.source secret it also stops while cattle-system has no tls-rancher-ingress Secret (the chart
+    mounts it and creates none)."""
     from tests.doubles.kube_api import KubeDouble
 
     seed = [{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
@@ -92,6 +94,7 @@ def test_helm_mode_needs_an_ingress_controller(tmp_path, with_class):
                  "vars": {"rancher_server_mode": "helm", "rancher_server_hostname": "rancher.example.com",
                           "vault_rancher_bootstrap_password": "k8smaj-test-bootstrap-9f3e17",
                           "rancher_server_helm_kubeconfig": str(kubeconfig),
+                          "rancher_server_helm_tls_source": tls_source,
                           "rancher_server_helm_repo_url": "http://127.0.0.1:9/none",
                           "rancher_server_cert_manager_repo_url": "http://127.0.0.1:9/none"},
                  "tasks": [{"ansible.builtin.include_role": {"name": "rancher_server", "tasks_from": "helm.yml"}}]}]
@@ -103,5 +106,7 @@ def test_helm_mode_needs_an_ingress_controller(tmp_path, with_class):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0  # with a class it fails later, at the unreachable chart repository
     assert ("has no IngressClass; fix: set rke2_ingress_controller" in out) is not with_class, out[-3000:]
-    if with_class:
+    missing_secret = "cattle-system has no Secret tls-rancher-ingress; fix: create it" in out
+    assert missing_secret is (tls_source == "secret"), out[-3000:]
+    if with_class and tls_source != "secret":
         assert "Chart repositories" in out, out[-3000:]
