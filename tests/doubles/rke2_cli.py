@@ -148,9 +148,9 @@ def selected(flags, name, valid):
     return disabled
 
 
-def effective(argv, config=CONFIG):
+def effective(argv, config=None):
     """The server's effective flags: config file(s), then the command line; and the charts it disables."""
-    warnings, args = [], []
+    warnings, args, config = [], [], config or CONFIG
     files = [config] if os.path.exists(config) else []
     files += sorted(glob.glob(config + ".d/*.yaml") + glob.glob(config + ".d/*.yml"))
     for path in files:
