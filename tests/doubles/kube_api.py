@@ -22,8 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # group/version -> {plural: (kind, namespaced)}
 RESOURCES = {
     "v1": {"namespaces": ("Namespace", False), "configmaps": ("ConfigMap", True), "services": ("Service", True),
-           "secrets": ("Secret", True), "serviceaccounts": ("ServiceAccount", True), "pods": ("Pod", True)},
+           "secrets": ("Secret", True), "serviceaccounts": ("ServiceAccount", True), "pods": ("Pod", True),
+           "endpoints": ("Endpoints", True)},
     "apps/v1": {"deployments": ("Deployment", True)},
+    # kubernetes/api@v0.33.6 discovery/v1/register.go: EndpointSlice (namespaced); core/v1 Endpoints (deprecated
+    # from v1.33, still served).
+    "discovery.k8s.io/v1": {"endpointslices": ("EndpointSlice", True)},
+    # kubernetes/api@v0.33.6 networking/v1/register.go: IngressClass (cluster-scoped).
+    "networking.k8s.io/v1": {"ingressclasses": ("IngressClass", False)},
     # kubernetes/api@v0.33.6 rbac/v1/register.go: Role, RoleBinding (namespaced).
     "rbac.authorization.k8s.io/v1": {"roles": ("Role", True), "rolebindings": ("RoleBinding", True)},
     # kubernetes/apiextensions-apiserver@v0.33.6 pkg/apis/apiextensions/v1/register.go: CustomResourceDefinition,
@@ -168,12 +174,12 @@ class KubeDouble:
             # dryRun=All the request is served in full but nothing is written to storage.
             saved, rv = copy.deepcopy(self.objects), self._rv
             try:
-                return self._handle(method, path, body)
+                return self._handle(method, path, body, query)
             finally:
                 self.objects, self._rv = saved, rv
-        return self._handle(method, path, body)
+        return self._handle(method, path, body, query)
 
-    def _handle(self, method, path, body):
+    def _handle(self, method, path, body, query=""):
         if method == "GET":
             found = self.discovery(path)
             if found:
@@ -186,7 +192,14 @@ class KubeDouble:
         kind = RESOURCES[gv][plural][0]
         # kubernetes/apimachinery@v0.33.6 pkg/apis/meta/v1/types.go ListMeta.resourceVersion; a list is {kind: <Kind>List, apiVersion, metadata, items}.
         if method == "GET" and not name:
-            items = [o for (g, p, n, _), o in self.objects.items() if (g, p) == (gv, plural) and n in ("", ns)]
+            try:
+                selector = parse_label_selector(query_param(query, "labelSelector"))
+            except ValueError as err:
+                # kubernetes/apiserver@v0.33.6 pkg/endpoints/handlers/get.go ListResource: a selector that does not
+                # parse is a 400 BadRequest.
+                return status(400, "BadRequest", f"unable to parse requirement: {err}")
+            items = [o for (g, p, n, _), o in self.objects.items() if (g, p) == (gv, plural) and n in ("", ns)
+                     and selector_matches(selector, (o.get("metadata") or {}).get("labels") or {})]
             return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": {"resourceVersion": str(self._rv)},
                          "items": items}
         if method == "POST":
@@ -228,6 +241,45 @@ class KubeDouble:
             gone["uid"] = obj["metadata"]["uid"]
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": gone}
         return status(405, "MethodNotAllowed", method)
+
+
+def query_param(query, name):
+    from urllib.parse import parse_qs
+    return (parse_qs(query).get(name) or [""])[0]
+
+
+def parse_label_selector(text):
+    """kubernetes/apimachinery@v0.33.6 pkg/labels/selector.go Parse: requirements joined by "," (all must hold),
+    each `key`, `!key`, `key=value`, `key==value`, `key!=value`, `key in (v1,v2)` or `key notin (v1,v2)`.
+    Returns [(key, op, values)]; raises ValueError where Parse returns an error."""
+    import re
+    out, rest = [], text.strip()
+    pattern = re.compile(r"\s*(!?)\s*([A-Za-z0-9._/-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*(,|$)")
+    while rest:
+        m = pattern.match(rest)
+        if not m:
+            raise ValueError(rest)
+        neg, key, op, value, setop, values, _ = m.groups()
+        if neg and (op or setop):
+            raise ValueError(rest)
+        if setop:
+            out.append((key, setop, {v.strip() for v in values.split(",") if v.strip()}))
+        elif op:
+            out.append((key, "!=" if op == "!=" else "=", {value}))
+        else:
+            out.append((key, "!" if neg else "exists", set()))
+        rest = rest[m.end():]
+    return out
+
+
+def selector_matches(selector, labels):
+    """pkg/labels/selector.go Requirement.Matches: `!=` and notin also match an object without the key."""
+    for key, op, values in selector:
+        has, value = key in labels, labels.get(key)
+        if ((op in ("=", "in") and not (has and value in values)) or (op in ("!=", "notin") and has and value in values)
+                or (op == "exists" and not has) or (op == "!" and has)):
+            return False
+    return True
 
 
 def qualified(gv, plural):

@@ -5,6 +5,8 @@ and Ansible evaluating the task's ``until`` on every retry. The EndpointSlices a
 1.33 OpenAPI schema (kubernetes-validate, strict) so they have the shape the API server returns. While the webhook
 pod is starting, its slice has only a not-ready endpoint: the wait must retry and give up with "retries", never
 stop on a template error (what the v1 Endpoints version did on a subset with only notReadyAddresses).
+The double serves EndpointSlices and filters lists by labelSelector as the API server does, so a ready slice of
+another Service in the namespace must not end the wait.
 """
 import copy
 import json
@@ -16,7 +18,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.doubles import kube_api
 from tests.doubles.kube_api import KubeDouble
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -45,12 +46,6 @@ def ready_slice(ready):
     else:
         cond.update(ready=ready, serving=ready)
     return s
-
-
-@pytest.fixture(autouse=True)
-def serve_endpoint_kinds(monkeypatch):
-    monkeypatch.setitem(kube_api.RESOURCES, "discovery.k8s.io/v1", {"endpointslices": ("EndpointSlice", True)})
-    monkeypatch.setitem(kube_api.RESOURCES, "v1", dict(kube_api.RESOURCES["v1"], endpoints=("Endpoints", True)))
 
 
 def run(tmp_path, seed):
@@ -83,3 +78,11 @@ def test_ready_endpoint_ends_the_wait(tmp_path, ready):
     proc = run(tmp_path, [ready_slice(ready), ENDPOINTS])
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "FAILED - RETRYING" not in proc.stdout
+
+
+def test_a_ready_slice_of_another_service_does_not_end_the_wait(tmp_path):
+    other = ready_slice(True)
+    other["metadata"].update(name="metallb-metrics-abcde", labels={"kubernetes.io/service-name": "metallb-metrics"})
+    proc = run(tmp_path, [SLICE, other])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "(2 retries left)" in out, out[-3000:]

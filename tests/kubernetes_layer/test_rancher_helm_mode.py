@@ -74,3 +74,39 @@ def test_helm_mode_does_not_import_the_local_cluster(tmp_path):
         posts = [(m, p) for m, p, _ in d.requests if m == "POST"]
         assert d.prov_clusters == {} and posts == [], (posts, proc.stdout[-3000:])
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("with_class,tls_source", [(False, "rancher"), (True, "rancher"), (True, "secret")])
+def test_helm_mode_needs_an_ingress_controller(tmp_path, with_class, tls_source):
+    """The rancher chart publishes Rancher through an Ingress; rke2 deploys no ingress controller by default
+    (rke2_ingress_controller: none). Against the kube API double: without an IngressClass helm.yml stops before any
+    chart repository or release is touched, with the variable to set; with one it goes on (to the repositories).
+    With ingress.tls.source secret it also stops while cattle-system has no tls-rancher-ingress Secret (the chart
+    mounts it and creates none)."""
+    from tests.doubles.kube_api import KubeDouble
+
+    seed = [{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
+             "spec": {"controller": "k8s.io/ingress-nginx"}}] if with_class else []
+    with KubeDouble(seed=seed) as k:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(k.kubeconfig()))
+        play = [{"hosts": "localhost", "gather_facts": False,
+                 "vars": {"rancher_server_mode": "helm", "rancher_server_hostname": "rancher.example.com",
+                          "vault_rancher_bootstrap_password": "k8smaj-test-bootstrap-9f3e17",
+                          "rancher_server_helm_kubeconfig": str(kubeconfig),
+                          "rancher_server_helm_tls_source": tls_source,
+                          "rancher_server_helm_repo_url": "http://127.0.0.1:9/none",
+                          "rancher_server_cert_manager_repo_url": "http://127.0.0.1:9/none"},
+                 "tasks": [{"ansible.builtin.include_role": {"name": "rancher_server", "tasks_from": "helm.yml"}}]}]
+        playbook = tmp_path / "helm.yml"
+        playbook.write_text(yaml.safe_dump(play))
+        proc = subprocess.run([PLAYBOOK_BIN, "-i", "localhost,", "-c", "local", str(playbook),
+                               "-e", json.dumps({"ansible_python_interpreter": sys.executable})],
+                              cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=240)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0  # with a class it fails later, at the unreachable chart repository
+    assert ("has no IngressClass; fix: set rke2_ingress_controller" in out) is not with_class, out[-3000:]
+    missing_secret = "cattle-system has no Secret tls-rancher-ingress; fix: create it" in out
+    assert missing_secret is (tls_source == "secret"), out[-3000:]
+    if with_class and tls_source != "secret":
+        assert "Chart repositories" in out, out[-3000:]

@@ -346,3 +346,27 @@ def test_check_scenario_follows_site_yml():
     assert site.index("zerotier.yml") < site.index("rancher.yml") if "zerotier.yml" in site else True
     scenario = imports(os.path.join(ROOT, "molecule", "cluster_check", "converge.yml"))
     assert scenario == ["plan.yml"] + layer
+
+
+@pytest.mark.parametrize("host", SERVERS)
+def test_rke2_server_reads_the_config_without_skipping_keys_and_deploys_no_ingress(default_render, host):
+    """Hand each rendered server config.yaml to the rke2 double's parser (tests/doubles/rke2_cli.py, which follows
+    rke2 v1.33.5 configfilearg and disableExceptSelected): every key is a flag of `rke2 server` (none is skipped
+    as unknown) and rke2-ingress-nginx, whose hostPorts 80/443 open on every address, is not deployed by default."""
+    from tests.doubles import rke2_cli
+
+    eff = rke2_cli.effective([], config=str(default_render / host / "config.yaml"))
+    assert eff["warnings"] == []
+    assert {"rke2-ingress-nginx", "rke2-ingress-nginx-crd", "rke2-traefik"} <= set(eff["disable"]), eff["disable"]
+    assert "rke2-canal" not in eff["disable"]
+
+
+def test_rke2_double_refuses_what_rke2_v1_33_5_refuses():
+    from tests.doubles import rke2_cli
+
+    with pytest.raises(rke2_cli.Fatal, match="Invalid value nginx for --ingress-controller flag"):
+        rke2_cli.selected({"ingress-controller": ["nginx"]}, "ingress-controller", rke2_cli.INGRESS_ITEMS)
+    assert rke2_cli.selected({"cni": ["flannel"]}, "cni", rke2_cli.CNI_ITEMS) >= {"rke2-canal"}
+    assert rke2_cli.config_args("flannel-iface: zt0\n", warnings := []) == [] and warnings == [
+        "Unknown flag --flannel-iface found in config.yaml, skipping"]
+    assert rke2_cli.main(["server", "--cluster-reset-restore-path=/x", "--config", "/nonexistent"]) == 1

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""RKE2 test double (daskmetal lab): NOT RKE2. Installed as bin/rke2 inside the lab's staged release tarball.
+
+It follows rancher/rke2 at tag v1.33.5+rke2r1 (the pinned rke2_version), which builds on k3s-io/k3s release-1.33
+(rke2 go.mod: github.com/k3s-io/k3s v1.33.5-0.20250908225129-719c5d7da5ba). Each rule below names its source.
+
+- config file: k3s pkg/configfilearg/parser.go readConfigFile (a YAML mapping; a list value becomes the flag
+  repeated, any other value `--key value`; /etc/rancher/rke2/config.yaml then config.yaml.d/*.yaml in order,
+  dotDFiles) and FilterArgs (a key that is not a flag of the command is skipped with
+  "Unknown flag --<key> found in config.yaml, skipping"). The flags of `rke2 server` are SERVER_FLAGS.
+- --cni / --ingress-controller: rke2 v1.33.5 pkg/cli/cmds/server.go validateCNI, validateIngress and
+  disableExceptSelected (values split on commas; "none" disables every item; an item not in pkg/cli/types.go
+  CNIItems / IngressItems is fatal "Invalid value <v> for --<flag> flag: must be one of <items>"; the charts of
+  the items not selected, rke2-<item> and rke2-<item>-crd, are added to --disable).
+- --cluster-reset-restore-path needs --cluster-reset: k3s pkg/cli/server/server.go run():
+  "invalid flag use; --cluster-reset required with --cluster-reset-restore-path".
+- --cluster-reset with a server URL set: k3s pkg/cli/server/server.go (rancher/rke2#4806):
+  "cannot perform cluster-reset while server URL is set - remove server from configuration before resetting".
+- the reset flag: k3s pkg/cluster/managed.go start(): a restore (--cluster-reset-restore-path) does not check
+  <data-dir>/server/db/reset-flag; a plain --cluster-reset refuses while it exists; a normal start clears it.
+  pkg/etcd/etcd.go Reset(): the snapshot must exist and be a file ("etcd: snapshot path does not exist: <p>"),
+  the reset writes reset-flag and exits 0 once etcd runs as a single member. rke2-docs
+  docs/datastore/backup_restore.md: the old database moves to server/db/etcd-old-<timestamp>; the message
+  "Managed etcd cluster membership has been reset, restart without --cluster-reset flag now."
+- the snapshot directory: k3s pkg/etcd/snapshot.go creates ${data-dir}/server/db/snapshots when a snapshot is
+  saved; a server that never took one has none (the double creates it only in `etcd-snapshot save`).
+What the double does instead of running Kubernetes: it writes the kubectl double and the kubeconfig, records the
+effective flags in EFFECTIVE (JSON) and every reset/start in LOG, and sleeps like the running service.
+"""
+import glob
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+
+sys.path.insert(0, "/usr/local/share/rke2-double")  # PyYAML copied in by the lab (the lab image has none)
+import yaml  # noqa: E402
+
+VERSION = "@VERSION@"
+CONFIG = "/etc/rancher/rke2/config.yaml"
+DATA_DIR = "/var/lib/rancher/rke2"
+EFFECTIVE = "/run/rke2-double/effective.json"
+LOG = "/var/log/rke2-double.log"
+# rke2 v1.33.5 pkg/cli/types.go
+CNI_ITEMS = ["calico", "canal", "cilium", "flannel"]
+INGRESS_ITEMS = ["ingress-nginx", "traefik"]
+# rke2 v1.33.5 pkg/cli/cmds/server.go: the k3sServerBase K3SFlagSet entries that are not dropFlag, serverFlag
+# (cni, ingress-controller, enable-servicelb) and pkg/cli/cmds/root.go commonFlag (images.*, podtemplate.*).
+SERVER_FLAGS = frozenset("""
+advertise-address agent-token agent-token-file airgap-extra-registry alsologtostderr audit-policy-file bind-address
+cloud-controller-manager-extra-env cloud-controller-manager-extra-mount cloud-controller-manager-image
+cloud-provider-config cloud-provider-name cluster-cidr cluster-dns cluster-domain cluster-reset
+cluster-reset-restore-path cni config container-runtime-endpoint control-plane-probe-configuration
+control-plane-resource-limits control-plane-resource-requests data-dir datastore-cafile datastore-certfile
+datastore-endpoint datastore-keyfile debug default-runtime disable disable-agent disable-apiserver
+disable-cloud-controller disable-controller-manager disable-default-registry-endpoint disable-etcd
+disable-kube-proxy disable-scheduler egress-selector-mode embedded-registry enable-pprof enable-servicelb etcd-arg
+etcd-disable-snapshots etcd-expose-metrics etcd-extra-env etcd-extra-mount etcd-image etcd-s3 etcd-s3-access-key
+etcd-s3-bucket etcd-s3-bucket-lookup-type etcd-s3-config-secret etcd-s3-endpoint etcd-s3-endpoint-ca
+etcd-s3-folder etcd-s3-insecure etcd-s3-proxy etcd-s3-region etcd-s3-retention etcd-s3-secret-key
+etcd-s3-session-token etcd-s3-skip-ssl-verify etcd-s3-timeout etcd-snapshot-compress etcd-snapshot-dir
+etcd-snapshot-name etcd-snapshot-reconcile-interval etcd-snapshot-retention etcd-snapshot-schedule-cron
+helm-job-image image-credential-provider-bin-dir image-credential-provider-config ingress-controller
+kube-apiserver-arg kube-apiserver-extra-env kube-apiserver-extra-mount kube-apiserver-image
+kube-cloud-controller-manager-arg kube-controller-manager-arg kube-controller-manager-extra-env
+kube-controller-manager-extra-mount kube-controller-manager-image kube-proxy-arg kube-proxy-extra-env
+kube-proxy-extra-mount kube-proxy-image kube-scheduler-arg kube-scheduler-extra-env kube-scheduler-extra-mount
+kube-scheduler-image kubelet-arg kubelet-path lb-server-port log node-external-dns node-external-ip
+node-internal-dns node-ip node-label node-name node-name-from-cloud-provider-metadata node-taint nonroot-devices
+pause-image pod-security-admission-config-file private-registry profile protect-kernel-defaults resolv-conf
+runtime-image secrets-encryption secrets-encryption-provider selinux server service-cidr service-node-port-range
+servicelb-namespace snapshotter supervisor-metrics system-default-registry tls-san tls-san-security token
+token-file v vmodule with-node-id write-kubeconfig write-kubeconfig-group write-kubeconfig-mode
+""".split())
+BOOL_FLAGS = frozenset({"cluster-reset", "debug", "enable-servicelb", "etcd-expose-metrics", "etcd-s3",
+                        "disable-kube-proxy", "etcd-disable-snapshots", "protect-kernel-defaults", "selinux"})
+# rke2 v1.33.5 pkg/cli/cmds/server.go flag defaults: cni canal, ingress-controller ingress-nginx
+DEFAULTS = {"cni": ["canal"], "ingress-controller": ["ingress-nginx"]}
+
+
+class Fatal(Exception):
+    pass
+
+
+def _to_string(value):
+    # wrangler pkg/data/convert ToString: booleans and numbers as Go prints them
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def config_args(text, warnings):
+    """One config file's YAML as args (readConfigFile), unknown keys skipped with k3s's warning (FilterArgs)."""
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise Fatal("config file is not a YAML mapping")
+    args = []
+    for key, value in data.items():
+        key = _to_string(key)
+        if key not in SERVER_FLAGS:
+            warnings.append(f"Unknown flag --{key} found in config.yaml, skipping")
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{key}", _to_string(item)]
+    return args
+
+
+def parse_args(args):
+    """--flag value / --flag=value / bool --flag into {flag: [values]} (later values append, as slices do)."""
+    flags, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("-"):
+            raise Fatal(f"unexpected argument {arg}")
+        name, eq, value = arg.lstrip("-").partition("=")
+        if name not in SERVER_FLAGS:
+            raise Fatal(f"flag provided but not defined: -{name}")
+        if not eq:
+            if name in BOOL_FLAGS and (i + 1 >= len(args) or args[i + 1] not in ("true", "false")):
+                value = "true"
+            else:
+                i += 1
+                value = args[i] if i < len(args) else ""
+        flags.setdefault(name, []).append(value)
+        i += 1
+    return flags
+
+
+def selected(flags, name, valid):
+    """disableExceptSelected: the charts to disable for one selector flag."""
+    values = [v for item in flags.get(name, DEFAULTS[name]) for v in item.split(",")]
+    if name == "cni":  # validateCNI: multus only as the first of two values
+        if len(values) == 1 and values[0] == "multus":
+            raise Fatal("Failed to validate --cni flag: multus must be used alongside another primary cni selection")
+        if len(values) == 2 and values[0] == "multus":
+            values = values[1:]
+        elif len(values) > 1:
+            raise Fatal("Failed to validate --cni flag: may only provide multiple values if multus is the first value")
+    disabled = {c for d in valid for c in (f"rke2-{d}", f"rke2-{d}-crd")}
+    for value in values:
+        if value == "none":
+            continue
+        if value not in valid:
+            raise Fatal(f"Invalid value {value} for --{name} flag: must be one of {','.join(valid)}")
+        disabled -= {f"rke2-{value}", f"rke2-{value}-crd"}
+    return disabled
+
+
+def effective(argv, config=None):
+    """The server's effective flags: config file(s), then the command line; and the charts it disables."""
+    warnings, args, config = [], [], config or CONFIG
+    files = [config] if os.path.exists(config) else []
+    files += sorted(glob.glob(config + ".d/*.yaml") + glob.glob(config + ".d/*.yml"))
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            args += config_args(fh.read(), warnings)
+    flags = parse_args(args + list(argv))
+    disable = {d for item in flags.get("disable", []) for d in item.split(",")}
+    disable |= selected(flags, "cni", CNI_ITEMS) | selected(flags, "ingress-controller", INGRESS_ITEMS)
+    if "multus" not in ",".join(flags.get("cni", [])):
+        disable.add("rke2-multus")
+    return {"flags": flags, "disable": sorted(disable), "warnings": warnings}
+
+
+def log(line):
+    with open(LOG, "a", encoding="utf-8") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}\n")
+
+
+def cluster_reset(flags):
+    db = os.path.join(DATA_DIR, "server", "db")
+    reset_flag = os.path.join(db, "reset-flag")
+    restore = (flags.get("cluster-reset-restore-path") or [""])[-1]
+    if flags.get("server", [""])[-1]:
+        raise Fatal("cannot perform cluster-reset while server URL is set - remove server from configuration before resetting")
+    if not restore and os.path.exists(reset_flag):
+        raise Fatal("Managed etcd cluster membership was previously reset, please remove the cluster-reset flag and start "
+                    f"rke2 normally. If you need to perform another cluster reset, you must first manually delete the file at {reset_flag}")
+    if restore:
+        if not os.path.exists(restore):
+            raise Fatal(f"etcd: snapshot path does not exist: {restore}")
+        if os.path.isdir(restore):
+            raise Fatal(f"etcd: snapshot path must be a file, not a directory: {restore}")
+    etcd = os.path.join(db, "etcd")
+    if os.path.isdir(etcd):
+        os.rename(etcd, f"{etcd}-old-{int(time.time())}")
+    os.makedirs(os.path.join(etcd, "member", "wal"), mode=0o700)
+    with open(os.path.join(etcd, "member", "restored-from"), "w", encoding="utf-8") as fh:
+        fh.write(restore)
+    open(reset_flag, "w").close()
+    log(f"cluster-reset restore-path={restore or '-'}")
+    print("Managed etcd cluster membership has been reset, restart without --cluster-reset flag now.")
+
+
+def start(eff):
+    db = os.path.join(DATA_DIR, "server", "db")
+    reset_flag = os.path.join(db, "reset-flag")
+    had_flag = os.path.exists(reset_flag)
+    if had_flag:
+        os.remove(reset_flag)
+    os.makedirs(os.path.join(db, "etcd", "member", "wal"), mode=0o700, exist_ok=True)
+    log(f"start reset-flag-cleared={'yes' if had_flag else 'no'}")
+    os.makedirs(os.path.dirname(EFFECTIVE), exist_ok=True)
+    with open(EFFECTIVE, "w", encoding="utf-8") as fh:
+        json.dump(eff, fh, indent=1, sort_keys=True)
+    write_kube_files((eff["flags"].get("node-ip") or [""])[-1])
+
+
+def snapshot_save(argv):
+    name = argv[argv.index("--name") + 1] if "--name" in argv else "on-demand"
+    snapdir = os.path.join(DATA_DIR, "server", "db", "snapshots")
+    os.makedirs(snapdir, mode=0o700, exist_ok=True)
+    path = os.path.join(snapdir, f"{name}-{socket.gethostname()}-{int(time.time())}")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("etcd snapshot double\n")
+    print(f"Snapshot {os.path.basename(path)} saved.")
+
+
+def write_kube_files(node_ip):
+    here = "/usr/local/share/rke2-double"
+    os.makedirs(os.path.join(DATA_DIR, "bin"), exist_ok=True)
+    shutil.copy(os.path.join(here, "kubectl"), os.path.join(DATA_DIR, "bin", "kubectl"))
+    os.chmod(os.path.join(DATA_DIR, "bin", "kubectl"), 0o755)
+    shutil.copy(os.path.join(here, "rke2.yaml"), "/etc/rancher/rke2/rke2.yaml")
+    os.chmod("/etc/rancher/rke2/rke2.yaml", 0o600)
+
+
+def main(argv):
+    if argv[:1] == ["--version"]:
+        # rancher/rke2 pkg/cli/cmds/root.go VersionPrinter: "rke2 version <Version> (<GitCommit>)", "go version ..."
+        print(f"rke2 version {VERSION} (test double)\ngo version go1.24")
+        return 0
+    if argv[:2] == ["etcd-snapshot", "save"]:
+        snapshot_save(argv)
+        return 0
+    if argv[:1] not in (["server"], ["agent"]):
+        print(f"rke2 double: unsupported command {argv}", file=sys.stderr)
+        return 1
+    try:
+        eff = effective(argv[1:])
+        for warning in eff["warnings"]:
+            print(f'level=warning msg="{warning}"', file=sys.stderr)
+        flags = eff["flags"]
+        if flags.get("cluster-reset-restore-path") and flags.get("cluster-reset", ["false"])[-1] != "true":
+            raise Fatal("invalid flag use; --cluster-reset required with --cluster-reset-restore-path")
+        if flags.get("cluster-reset", ["false"])[-1] == "true":
+            cluster_reset(flags)
+            return 0
+    except Fatal as err:
+        print(f'level=fatal msg="{err}"', file=sys.stderr)
+        return 1
+    start(eff)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
