@@ -22,26 +22,12 @@ import fnmatch
 import grp
 import os
 import pwd
-import stat
 
 from ansible_collections.daskmetal.platform.plugins.module_utils import apt_keyring
+from ansible_collections.daskmetal.platform.plugins.module_utils.host_state import DPKG_FORMAT, file_drift, parse_dpkg, read_file
 
-# dpkg-query -W -f: one line per package dpkg knows (dpkg-query(1) ${db:Status-Abbrev} is less readable).
-DPKG_FORMAT = "${Package}\t${db:Status-Want}\t${db:Status-Status}\t${Version}\n"
 # systemctl show -p: the properties the role's systemd_service task sets or reads.
 SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "UnitFileState")
-MAX_FILE_BYTES = 256 * 1024
-
-
-def parse_dpkg(stdout):
-    """dpkg-query output in DPKG_FORMAT -> {package: {want, status, version}} (packages dpkg does not know are absent)."""
-    out = {}
-    for line in str(stdout).splitlines():
-        fields = line.split("\t")
-        if len(fields) != 4 or not fields[0]:
-            continue
-        out[fields[0]] = {"want": fields[1], "status": fields[2], "version": fields[3]}
-    return out
 
 
 def parse_systemctl_show(stdout):
@@ -59,22 +45,6 @@ def version_matches(installed, wanted):
     if not wanted:
         return bool(installed)
     return fnmatch.fnmatchcase(installed or "", wanted)
-
-
-def read_file(path):
-    """{exists, mode, content} of a small text file; content None when it cannot be read as UTF-8."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return {"exists": False, "mode": None, "content": None, "isdir": False}
-    info = {"exists": True, "mode": "%04o" % stat.S_IMODE(st.st_mode), "content": None, "isdir": stat.S_ISDIR(st.st_mode)}
-    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
-        try:
-            with open(path, "rb") as fh:
-                info["content"] = fh.read().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            info["content"] = None
-    return info
 
 
 def group_members(group):
@@ -132,13 +102,6 @@ def observe(params, run_command, which):
     return state
 
 
-def _file_drift(observed, want):
-    """A file the role writes (want: {path, content, mode, state: present}) or removes (state: absent)."""
-    if want["state"] == "absent":
-        return observed["exists"]
-    return not observed["exists"] or observed["content"] != want["content"] or observed["mode"] != want["mode"]
-
-
 def _package_drift(state, params):
     installed = {p: i for p, i in state["packages"].items() if i["status"] == "installed"}
     missing = [p for p in params["packages"] if p not in installed]
@@ -147,7 +110,25 @@ def _package_drift(state, params):
     selections = [p for p in params["packages"] if state["packages"].get(p, {}).get("want") != want]
     prereq = [p for p in params["prerequisites"] if p not in installed]
     return {"install": bool(missing or wrong), "packages_missing": missing, "packages_wrong_version": wrong,
-            "hold": bool(selections), "selections": selections, "prerequisites": prereq}
+            "hold": bool(selections), "selections": selections, "prerequisites": prereq,
+            "apt_names": apt_names(params["packages"], params["versions"], installed)}
+
+
+def apt_names(packages, versions, installed):
+    """What the install task asks apt for: ``pkg=version`` for a pinned package, the bare name otherwise.
+
+    A pinned package that already satisfies its pin is asked for at its installed version, so installing a missing
+    companion never moves the engine inside a pinned minor (5:28.5.*): that is the patch path's job.
+    """
+    out = []
+    for pkg in packages:
+        want = versions.get(pkg, "")
+        have = installed.get(pkg, {}).get("version", "")
+        if not want:
+            out.append(pkg)
+        else:
+            out.append("%s=%s" % (pkg, have if have and version_matches(have, want) else want))
+    return out
 
 
 def _keyring_drift(state, fingerprint):
@@ -171,7 +152,7 @@ def _service_drift(state, enabled):
 
 def drift(state, params):
     """What the role must do on this host: one entry per task group (True/list = act), from observe()'s state."""
-    out = {"files": {name: _file_drift(state["files"][name], want) for name, want in sorted(params["files"].items())},
+    out = {"files": {name: file_drift(state["files"][name], want) for name, want in sorted(params["files"].items())},
            "dirs": sorted(p for p, want in params["dirs"].items() if not state["dirs"][p]["exists"]
                           or state["dirs"][p]["mode"] != want)}
     out.update(_package_drift(state, params))

@@ -149,3 +149,10 @@ def test_parsers_ignore_noise():
     assert ds.parse_dpkg("garbage\n\ndocker-ce\thold\tinstalled\t1\n") == {
         "docker-ce": {"want": "hold", "status": "installed", "version": "1"}}
     assert ds.parse_systemctl_show("ActiveState=active\nnoise\n") == {"ActiveState": "active"}
+
+
+def test_apt_names_keep_an_engine_inside_its_pinned_minor():
+    installed = {"docker-ce": {"version": ENGINE}, "docker-ce-cli": {"version": "5:28.4.0-1~debian.12~bookworm"}}
+    assert ds.apt_names(PKGS, {"docker-ce": "5:28.5.*", "docker-ce-cli": "5:28.5.*"}, installed) == [
+        "docker-ce=" + ENGINE, "docker-ce-cli=5:28.5.*", "containerd.io"]
+    assert ds.apt_names(["docker-ce"], {"docker-ce": ENGINE}, {}) == ["docker-ce=" + ENGINE]
