@@ -133,14 +133,18 @@ def apt_names(packages, versions, installed):
 
 def _keyring_drift(state, fingerprint):
     ring = state["keyring"]
+    out = {"keyring_missing": False, "keyring_mode": False, "keyring_problems": [], "keyring_unverified": False}
     if ring is None:
-        return {"keyring_missing": False, "keyring_mode": False, "keyring_problems": []}
+        return out
     if not ring["exists"]:
-        return {"keyring_missing": True, "keyring_mode": False, "keyring_problems": []}
+        return dict(out, keyring_missing=True)
     gpg = ring["gpg"]
+    if gpg["rc"] == 127:
+        # no gpg yet (it is a prerequisite the role installs first): the role lists the keyring after installing it
+        return dict(out, keyring_mode=ring["mode"] != "0644", keyring_unverified=True)
     problems = (["gpg cannot read it: %s" % gpg["stderr"].strip()] if gpg["rc"] != 0
                 else apt_keyring.keyring_problems(gpg["stdout"], fingerprint))
-    return {"keyring_missing": False, "keyring_mode": ring["mode"] != "0644", "keyring_problems": problems}
+    return dict(out, keyring_mode=ring["mode"] != "0644", keyring_problems=problems)
 
 
 def _service_drift(state, enabled):
@@ -162,6 +166,7 @@ def drift(state, params):
     members = state["group_members"] or []
     out["users_to_add"] = [u for u in params["users"] if state["users"].get(u) and u not in members]
     out["any"] = bool(any(out["files"].values()) or out["dirs"] or out["install"] or out["hold"] or out["prerequisites"]
-                      or out["keyring_missing"] or out["keyring_mode"] or out["keyring_problems"] or out["service"]
+                      or out["keyring_missing"] or out["keyring_mode"] or out["keyring_problems"] or out["keyring_unverified"]
+                      or out["service"]
                       or out["users_to_add"])
     return out

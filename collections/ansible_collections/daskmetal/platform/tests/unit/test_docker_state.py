@@ -124,6 +124,8 @@ def test_a_keyring_with_an_extra_key_or_that_gpg_cannot_read_is_drift(root):
     assert drift["keyring_problems"] and drift["any"]
     _, drift, _ = run(root, Host(gpg_out="", gpg_rc=2))
     assert drift["keyring_problems"] == ["gpg cannot read it: gpg: no valid OpenPGP data found."]
+    _, drift, _ = run(root, Host(programs=("systemctl", "dockerd")))     # gpg not installed yet
+    assert drift["keyring_unverified"] and not drift["keyring_problems"] and drift["any"]
     (root / "keyrings" / "docker.asc").unlink()
     _, drift, host = run(root)
     assert drift["keyring_missing"] and not drift["keyring_problems"]
