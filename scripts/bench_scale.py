@@ -6,7 +6,10 @@ written to a directory, then the bench measures how the controller-side layers g
 * ``plan_direct``: ``module_utils/plan.py`` ``derive()`` called in process (best of a few repeats), for three
   plan shapes: ``allocated`` (every address allocated from node_range), ``pinned`` (every host pinned in
   ``nodes`` inside node_range, what the docs advise once a cluster is in use) and ``pinned_outside`` (every
-  host pinned outside node_range: each pin is a span checked against every other span);
+  host pinned outside node_range: each pin is a span checked for overlaps with the others, by a sweep over the
+  sorted spans since plan.py's _overlap_pairs; before it every pair was compared and this curve was quadratic:
+  1,000 hosts 0.164 s, 2,000 hosts 1.21 s, growth exponent 2.9, against 0.019 s / 0.038 s / 0.99 after, same
+  machine and load, in-process, best of 3);
 * ``plan_filter``: the ``daskmetal.platform.plan_derive`` filter function (adds the conversion of Ansible's
   containers) in process;
 * ``plan_playbook``: ``ansible-playbook playbooks/plan.yml``: wall time and the seconds of its one task;

@@ -94,3 +94,17 @@ def test_linear_fit_and_growth_exponent():
     assert linear["r2"] == pytest.approx(1.0)
     quadratic = bench_scale.linear_fit({100: 1.0, 500: 25.0, 1000: 100.0})
     assert quadratic["growth_exponent"] == pytest.approx(2.0)
+
+
+def test_lab_mode_prints_round_trips_per_run_and_role(capsys):
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("daskmetal_bench_cli", str(ROOT / "scripts" / "bench"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    bench = importlib.util.module_from_spec(spec)
+    loader.exec_module(bench)
+    c = {"tasks": 39, "module_runs": 28, "host_round_trips": 28, "changed": 0, "seconds": 57.8}
+    bench.print_counts({"noop_converge_s": 67.7, "noop": {"total": c, "roles": {"docker": c}}})
+    out = capsys.readouterr().out
+    assert "-- noop: 67.7 s, 39 tasks, 28 module runs, 28 host round trips, 0 changed" in out
+    assert "   docker: 57.8 s, 39 tasks" in out
