@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 CASES = [
     ("docker-valid", "docker", {}, None),
     ("base-valid", "base", {}, None),
-    ("docker-version-short", "docker", {"docker_version": "28.5"}, "docker_version: '28.5' is not a version"),
+    ("docker-version-short", "docker", {"docker_version": "28"}, "docker_version: '28' is not a version"),
     ("docker-version-word", "docker", {"docker_version": "latest"}, "docker_version: 'latest' is not a version"),
     ("docker-daemon-bool-as-string", "docker", {"docker_daemon_options": {"live-restore": "yes"}},
      "docker_daemon_options['live-restore']"),

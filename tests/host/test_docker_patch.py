@@ -147,3 +147,46 @@ def test_patch_playbook_runs_the_role_with_the_patch_path():
     docker_play = yaml.safe_load((ROOT / "playbooks" / "docker.yml").read_text())[0]
     assert play["hosts"] == docker_play["hosts"] and play["serial"] == 1 and play["become"] is True
     assert play["roles"] == [{"role": "docker", "vars": {"docker_patch": True}}]
+
+
+def test_a_pinned_minor_takes_engine_patch_releases_only_through_the_patch_path(tmp_path_factory):
+    """docker_version: "28.5" (review host-security M8): apt's pin is 5:28.5.*, an ordinary run keeps the installed
+    engine although 28.5.3 and 28.6.0 are published, the patch path moves it to 28.5.3 (never 28.6.0), re-held."""
+    base = tmp_path_factory.mktemp("docker-minor")
+    minor_next = {"docker-ce": "5:28.6.0" + SUFFIX, "docker-ce-cli": "5:28.6.0" + SUFFIX}
+    first = _repo(base, "repo1", FIRST)
+    # the first versions, their patch releases and a newer minor, side by side in one signed repository
+    work = base / "repo3-debs"
+    work.mkdir()
+    debs = [aptrepo.make_equivs(str(work), pkg, version)
+            for versions in (FIRST, NEWER, minor_next) for pkg, version in versions.items()]
+    third = base / "repo3"
+    aptrepo.build(str(third), debs, suite="bookworm", component="stable")
+    for repo in (first, third):
+        os.chmod(repo, 0o755)
+    name = f"daskmetal-minor-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "run", "-d", "--name", name, "-v", f"{first}:/srv/repo1:ro", "-v", f"{third}:/srv/repo3:ro",
+                    IMAGE, "sleep", "infinity"], check=True, capture_output=True)
+    host = {"name": name, "base": base}
+    try:
+        # the pin repository.yml writes for docker_version "28.5"
+        sh(name, "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*; mkdir -p /etc/apt/keyrings\n"
+                 "printf 'Package: docker-ce docker-ce-cli\\nPin: version 5:28.5.*\\nPin-Priority: 1001\\n' "
+                 "> /etc/apt/preferences.d/docker")
+        use_repo(name, "repo1")
+        run_role(host, docker_version="28.5")
+        assert installed(host)["docker-ce"] == ("hold", ENGINE)
+
+        use_repo(name, "repo3")
+        out = run_role(host, docker_version="28.5")              # ordinary run: nothing moves
+        assert installed(host) == {pkg: ("hold", version) for pkg, version in FIRST.items()}
+        assert "changed=0" in out, out[-2000:]
+
+        run_role(host, docker_version="28.5", docker_patch=True)  # the patch path: newest 28.5.x, not 28.6
+        after = installed(host)
+        assert after["docker-ce"] == ("hold", NEWER["docker-ce"]) and after["docker-ce-cli"] == ("hold", NEWER["docker-ce-cli"])
+        assert after["containerd.io"] == ("hold", NEWER["containerd.io"])
+        out = run_role(host, docker_version="28.5")
+        assert installed(host) == after and "changed=0" in out, out[-2000:]
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

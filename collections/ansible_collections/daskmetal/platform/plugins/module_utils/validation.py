@@ -516,10 +516,11 @@ VERSION_FORMATS = {
     "rancher_server_version": (r"^v" + _SEMVER + "$", "a Rancher release such as v2.12.3"),
     "rancher_server_helm_chart_version": ("^" + _SEMVER + "$", "a chart version such as 2.12.3"),
     "rancher_server_cert_manager_version": (r"^v" + _SEMVER + "$", "a cert-manager release such as v1.18.2"),
-    # roles/docker/vars/main.yml __docker_version_re: upstream "28.5.2", a full apt version, or "" (newest)
-    "docker_version": (r"^([0-9]+\.[0-9]+\.[0-9]+|[0-9]+:[0-9]+\.[0-9]+\.[0-9]+-[0-9A-Za-z.+~]+)?$",
-                       'an upstream version like "28.5.2", a full apt version like "5:28.5.2-1~debian.12~bookworm", '
-                       'or "" for the newest'),
+    # roles/docker/vars/main.yml __docker_version_re: a minor "28.5" (28.5.*), upstream "28.5.2", a full apt version,
+    # or "" (newest)
+    "docker_version": (r"^([0-9]+\.[0-9]+|[0-9]+\.[0-9]+\.[0-9]+|[0-9]+:[0-9]+\.[0-9]+\.[0-9]+-[0-9A-Za-z.+~]+)?$",
+                       'a minor like "28.5" (its patch releases through playbooks/patch.yml), an upstream version '
+                       'like "28.5.2", a full apt version like "5:28.5.2-1~debian.12~bookworm", or "" for the newest'),
     "zerotier_package_version": (r"^([0-9]+\.[0-9]+\.[0-9]+)?$", 'a ZeroTier release such as "1.14.2", or "" for '
                                                                  'the newest'),
     "helm_version": (r"^v" + _SEMVER + "$", "a Helm release such as v3.22.0"),

@@ -246,7 +246,8 @@ def test_helm_mode_with_a_dns_name_passes():
 
 @pytest.mark.parametrize("name,good,bad", [
     ("rke2_version", "v1.33.5+rke2r1", "v1.33.5"), ("rancher_server_version", "v2.12.3", "2.12.3"),
-    ("docker_version", "5:28.5.2-1~debian.12~bookworm", "28.5"), ("docker_version", "", "latest"),
+    ("docker_version", "5:28.5.2-1~debian.12~bookworm", "28"), ("docker_version", "28.5", "28.5.x"),
+    ("docker_version", "", "latest"),
     ("helm_version", "v3.22.0", "3.22"), ("metallb_chart_version", "0.16.1", "0.16"),
     ("monitoring_chart_version", "88.5.3", "latest"), ("dask_operator_chart_version", "2026.3.0", 2026.3),
     ("dask_version", "2026.8.0", "2026.8"), ("zerotier_package_version", "1.14.2", "1.14"),
