@@ -30,9 +30,9 @@ from tests.e2e import compose_stack_check
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Not in a fresh clone: the controller's own virtualenv (a symlink in worktrees) and caches.
 NOT_CLONED = (".venv", ".cache", ".git")
-# The dashboard's /status page title (distributed 2026.8.0, distributed/dashboard/components/scheduler.py,
-# status_doc: doc.title = "Dask: Status").
-DASHBOARD_TITLE = "<title>Dask: Status</title>"
+# The dashboard's /status page title (distributed 2026.8.0: distributed/dashboard/components/scheduler.py status_doc
+# sets doc.title = "Dask: Status"; distributed/http/templates/main.html renders it as `<title> {{title}} </title>`).
+DASHBOARD_TITLE = re.compile(r"<title>\s*Dask: Status\s*</title>")
 _URL = re.compile(r"(Dask scheduler|Dask dashboard|Prometheus|JupyterLab|Grafana)\s{2,}((?:https?|tcp)://[^\s'\"]+)")
 _WORKERS = re.compile(r"\b(\d+) workers x ")
 _PASSWORD_FILE = re.compile(r"JupyterLab\s+\S+\s+password: sudo cat (/\S+)")
@@ -115,8 +115,11 @@ def check(log: str, container: str, rerun: bool) -> int:
     if missing or not seen["workers"] or not seen["password_file"]:
         return compose_stack_check.fail(f"the run did not print {sorted(missing) or 'the workers / password hint'}",
                                         **seen)
-    if DASHBOARD_TITLE not in _dashboard(seen["urls"]["Dask dashboard"]):
-        return compose_stack_check.fail(f"the printed dashboard URL does not serve {DASHBOARD_TITLE}", **seen)
+    page = _dashboard(seen["urls"]["Dask dashboard"])
+    if not DASHBOARD_TITLE.search(page):
+        title = re.search(r"<title>(.*?)</title>", page, re.S)
+        return compose_stack_check.fail("the printed dashboard URL does not serve the Dask: Status page",
+                                        title=title.group(1) if title else None, **seen)
     ns = argparse.Namespace(url=seen["urls"]["Prometheus"], workers=seen["workers"], timeout=120)
     if compose_stack_check.check_prometheus(ns):
         return 1

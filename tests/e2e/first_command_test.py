@@ -82,3 +82,9 @@ def test_source_tar_is_a_clone_without_venv_or_caches(tmp_path):
     assert "scripts/setup" in names and "README.md" in names
     assert not [n for n in names if n.split("/", 1)[0] in (".venv", ".cache", ".git")]
     assert os.path.exists(os.path.join(first_command.ROOT, "README.md"))
+
+
+def test_dashboard_title_as_distributed_renders_it():
+    # distributed/http/templates/main.html: `<title> {{title}} </title>`
+    assert first_command.DASHBOARD_TITLE.search("<head>\n  <title> Dask: Status </title>")
+    assert not first_command.DASHBOARD_TITLE.search("<title> Dask: Workers </title>")
