@@ -30,9 +30,9 @@ from tests.e2e import compose_stack_check
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Not in a fresh clone: the controller's own virtualenv (a symlink in worktrees) and caches.
 NOT_CLONED = (".venv", ".cache", ".git")
-# The dashboard's /status page title (distributed 2026.8.0: distributed/dashboard/components/scheduler.py status_doc
-# sets doc.title = "Dask: Status"; distributed/http/templates/main.html renders it as `<title> {{title}} </title>`).
-DASHBOARD_TITLE = re.compile(r"<title>\s*Dask: Status\s*</title>")
+# What the dashboard's /status serves (distributed 2026.8.0): the Bokeh page in distributed/http/templates/base.html,
+# titled "Dask Diagnostic UI" (BokehJS sets the document's own title, "Dask: Status", in the browser).
+DASHBOARD_TITLE = re.compile(r"<title>\s*Dask Diagnostic UI\s*</title>")
 _URL = re.compile(r"(Dask scheduler|Dask dashboard|Prometheus|JupyterLab|Grafana)\s{2,}((?:https?|tcp)://[^\s'\"]+)")
 _WORKERS = re.compile(r"\b(\d+) workers x ")
 _PASSWORD_FILE = re.compile(r"JupyterLab\s+\S+\s+password: sudo cat (/\S+)")
@@ -116,7 +116,7 @@ def check(log: str, container: str, rerun: bool) -> int:
         return compose_stack_check.fail(f"the run did not print {sorted(missing) or 'the workers / password hint'}",
                                         **seen)
     page = _dashboard(seen["urls"]["Dask dashboard"])
-    if not DASHBOARD_TITLE.search(page):
+    if not DASHBOARD_TITLE.search(page) or "bokeh" not in page.lower():
         title = re.search(r"<title>(.*?)</title>", page, re.S)
         return compose_stack_check.fail("the printed dashboard URL does not serve the Dask: Status page",
                                         title=title.group(1) if title else None, **seen)

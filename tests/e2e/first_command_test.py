@@ -85,6 +85,6 @@ def test_source_tar_is_a_clone_without_venv_or_caches(tmp_path):
 
 
 def test_dashboard_title_as_distributed_renders_it():
-    # distributed/http/templates/main.html: `<title> {{title}} </title>`
-    assert first_command.DASHBOARD_TITLE.search("<head>\n  <title> Dask: Status </title>")
-    assert not first_command.DASHBOARD_TITLE.search("<title> Dask: Workers </title>")
+    # distributed/http/templates/base.html, as the lab's /status served it
+    assert first_command.DASHBOARD_TITLE.search("<head>\n    <title>Dask Diagnostic UI</title>")
+    assert not first_command.DASHBOARD_TITLE.search("<title>404: Not Found</title>")
