@@ -3,8 +3,8 @@ secret value on the terminal, in the run folder (ansible-runner's job_events, st
 and in every other file the run left or touched in .cache/: raw and JSON-escaped (ASCII and not).
 
 The CLI never sees the values (ansible-playbook decrypts the vault with ANSIBLE_VAULT_PASSWORD_FILE), so only the
-tasks' no_log keeps them out. Used by tests/cli/test_secrets_scan_layers.py, and runnable from a Molecule verify
-against the scenario's own converged hosts:
+tasks' no_log keeps them out. Run from molecule/cluster_check's verify (the layers at -vvv --check), and runnable
+from any Molecule verify against the scenario's own converged hosts:
 
     python -m tests.cli.secrets_scan PLAYBOOK -i INVENTORY [--check] [--secret NAME=VALUE ...]
         [--look-for-file FILE] [-e VARS ...]
