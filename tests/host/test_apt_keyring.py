@@ -91,8 +91,13 @@ def apt_accepts(tmp: Path, repo: Path, keyring: Path) -> bool:
 def run_role_key_tasks(tmp: Path, role: str, key_url: str, fingerprint: str, keyring: Path) -> str:
     prefix = {"docker": "docker", "zerotier": "zerotier"}[role]
     playbook = tmp / f"{role}-key.yml"
+    # The docker role's key tasks act on the host state its validate step reads with docker_host_state (an
+    # existing keyring is listed there): read it the same way first, for the keyring alone.
+    state = ("    - daskmetal.platform.docker_host_state:\n        keyring: \"{{ __docker_keyring }}\"\n"
+             "        fingerprint: \"{{ docker_apt_key_fingerprint }}\"\n      register: __docker_state\n"
+             if role == "docker" else "")
     playbook.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n" + state +
         f"    - ansible.builtin.include_role:\n        name: {role}\n        tasks_from: key.yml\n")
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory", ANSIBLE_STDOUT_CALLBACK="default",
