@@ -96,6 +96,19 @@ def test_linear_fit_and_growth_exponent():
     assert quadratic["growth_exponent"] == pytest.approx(2.0)
 
 
+def test_net_curves_take_out_ansibles_own_per_host_cost():
+    # Ansible's own share grows faster than linear; a linear part of ours must come out linear after subtraction.
+    curves = {k: {} for k in ("per_host_task_cpu", "templating_net_cpu", "preflight_net_cpu")}
+    for n, ansible_own in ((500, 17.0), (1000, 38.3)):
+        ours = 0.03 * n
+        bench_scale.net_curves(curves, n, startup=1.0, noop=1.0 + ansible_own, plan=2.0,
+                               templating=2.0 + ansible_own + ours, preflight=1.0 + 0.02 * n)
+    assert curves["per_host_task_cpu"] == {500: 17.0, 1000: 38.3}
+    assert curves["templating_net_cpu"][1000] == pytest.approx(30.0)
+    assert bench_scale.linear_fit(curves["templating_net_cpu"])["growth_exponent"] == pytest.approx(1.0)
+    assert bench_scale.linear_fit(curves["preflight_net_cpu"])["growth_exponent"] == pytest.approx(1.0)
+
+
 def test_lab_mode_prints_round_trips_per_run_and_role(capsys):
     import importlib.machinery
     import importlib.util
