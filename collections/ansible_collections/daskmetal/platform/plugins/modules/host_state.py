@@ -156,6 +156,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskmetal.platform.plugins.module_utils import host_state
 
 
+def run(module, argv):
+    """argv through run_command with LC_ALL=C; a program not installed (yet: the role installs nftables after this
+    read) is rc 127, as from a shell, rather than a failed module."""
+    path = module.get_bin_path(argv[0])
+    if path is None:
+        return 127, "", "%s: not found" % argv[0]
+    return module.run_command([path] + list(argv[1:]), environ_update={"LC_ALL": "C"})
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -188,7 +197,7 @@ def main():
     dup = host_state.duplicate_names(module.params)
     if dup:
         module.fail_json(msg="names used twice (drift is one dict): %s" % ", ".join(sorted(set(dup))))
-    state = host_state.observe(module.params, run_command=lambda argv: module.run_command(argv, environ_update={"LC_ALL": "C"}))
+    state = host_state.observe(module.params, run_command=lambda argv: run(module, argv))
     module.exit_json(changed=False, **state)
 
 
