@@ -62,3 +62,50 @@ def test_missing_packages_in_one_dpkg_call():
 
     assert hs.missing_packages(["chrony", "nftables", "jq"], run) == ["nftables", "jq"]
     assert len(calls) == 1 and calls[0][:3] == ["dpkg-query", "-W", "-f"]
+
+
+def test_units_from_one_systemctl_show():
+    calls = []
+    # systemctl show -p Id,LoadState,ActiveState,UnitFileState chrony.service nftables.service nope.service:
+    # one KEY=VALUE block per unit, in the order asked, separated by an empty line (systemctl(1), "show").
+    out = ("Id=chrony.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+           "Id=nftables.service\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\n\n"
+           "Id=nope.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n")
+
+    def run(argv):
+        calls.append(argv)
+        return 0, out, ""
+
+    params = {"units": {"chrony": {"unit": "chrony.service", "enabled": True, "state": "started"},
+                        "nft_boot": {"unit": "nftables.service", "enabled": True},
+                        "nft_running": {"unit": "nftables.service", "state": "started"},
+                        "gone": {"unit": "nope.service", "state": "started"}}}
+    state = hs.observe(params, run_command=run)
+    assert len(calls) == 1 and calls[0][:3] == ["systemctl", "show", "-p"]
+    assert state["drift"] == {"chrony": False, "nft_boot": True, "nft_running": True, "gone": True}
+    assert state["units"]["chrony"]["UnitFileState"] == "enabled"
+    # the systemd module counts enabled-runtime, indirect and alias as not enabled; activating as running
+    for unit_file, active, drift in (("enabled-runtime", "active", True), ("static", "activating", False),
+                                     ("indirect", "active", True), ("enabled", "failed", True)):
+        props = {"LoadState": "loaded", "ActiveState": active, "UnitFileState": unit_file}
+        assert hs.unit_drift(props, {"enabled": True, "state": "started"}) is drift, unit_file
+
+
+def test_nft_tables_are_listed_per_table():
+    def run(argv):
+        return (0, "table inet daskmetal {\n}\n", "") if argv[-1] == "daskmetal" else (1, "", "No such file")
+
+    state = hs.observe({"nft_tables": ["inet daskmetal", "inet other"]}, run_command=run)
+    assert state["nft"] == {"inet daskmetal": {"rc": 0, "stdout": "table inet daskmetal {\n}\n"},
+                            "inet other": {"rc": 1, "stdout": ""}}
+
+
+def test_files_drift_on_owner_and_optional_mode(tmp_path):
+    write(tmp_path, "/etc/nftables.conf", "flush\n", 0o755)
+    import pwd
+    me = pwd.getpwuid(os.getuid())[0]
+    want = {"path": "/etc/nftables.conf", "state": "present", "content": "flush\n"}
+    assert hs.observe({"files": {"boot": want}}, str(tmp_path))["drift"]["boot"] is False
+    assert hs.observe({"files": {"boot": dict(want, owner=me)}}, str(tmp_path))["drift"]["boot"] is False
+    assert hs.observe({"files": {"boot": dict(want, owner="nobody-here")}}, str(tmp_path))["drift"]["boot"] is True
+    assert hs.observe({"files": {"boot": dict(want, mode="0644")}}, str(tmp_path))["drift"]["boot"] is True
