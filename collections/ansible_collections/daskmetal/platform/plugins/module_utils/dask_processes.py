@@ -333,17 +333,20 @@ def _worker_supervision(platform):
 
     A worker does not survive losing its scheduler (distributed 2026.8.0): on the broken stream it closes
     (worker.py:1212-1217 handle_scheduler, reason worker-handle-scheduler-connection-broken; re-registering is not
-    supported, worker.py:1085-1087), tells its nanny to close gracefully (worker.py:1472-1473), the nanny then closes
-    instead of restarting it (nanny.py:548-549) and ``dask worker`` ends (cli/dask_worker.py:416-419). Behind a nanny
-    that is a container exit after two cold Python start-ups (nanny, then its worker process) and the nanny's
-    close (on the lab, real processes in containers, 3 SIGKILLs of the scheduler each: workers registered 16-28 s
-    after the restarted scheduler answered with the nanny, 1-7 s without). Compose: the engine restarts the container 100 ms after it exits (moby restartmanager,
-    doubling only for a container that ran under 10 s), so the engine is the supervisor and the nanny only costs
-    time. Kubernetes: the kubelet restarts containers with a back-off of 10 s doubling to 5 min (Kubernetes docs,
-    pod-lifecycle "container restarts"); there the nanny keeps the two in-place restarts that are not container
-    exits (memory at distributed.worker.memory.terminate, NannyMemoryManager; Client.restart through Nanny.kill,
-    which without a nanny removes the worker, scheduler.py Scheduler.restart), as the operator's own worker spec
-    does (dask_kubernetes kubecluster.py make_worker_spec: no --no-nanny)."""
+    supported, worker.py:1085-1087), tells its nanny to close gracefully (worker.py:1472-1473), the nanny then
+    closes instead of restarting it (nanny.py:548-549) and ``dask worker`` ends with status 0
+    (cli/dask_worker.py:416-419). Behind a nanny the container restarts into a nanny that first reaches the
+    scheduler and only then starts its worker process (nanny.py:344-351 Nanny.start_unsafe: register_nanny, then
+    instantiate): a second cold Python start-up, after the scheduler's instead of beside it. On the lab stack (2
+    workers, light load) the workers registered 3.5-12.3 s after the restarted scheduler accepted clients with the
+    nanny, 0-1.0 s without; with real processes in containers at load 8-13, 4.6-27.8 s against 1.1-7.2 s. Compose:
+    the engine restarts a container 100 ms after it exits (moby restartmanager, doubling only for a container that
+    ran under 10 s), so the engine is the supervisor and the nanny only costs time. Kubernetes: the kubelet restarts
+    containers with a back-off of 10 s doubling to 5 min (Kubernetes docs, pod-lifecycle "container restarts");
+    there the nanny keeps the two in-place restarts that are not container exits (memory at
+    distributed.worker.memory.terminate, NannyMemoryManager; Client.restart through Nanny.kill, which without a
+    nanny removes the worker, scheduler.py Scheduler.restart), as the operator's own worker spec does
+    (dask_kubernetes kubecluster.py make_worker_spec: no --no-nanny)."""
     return ["--no-nanny"] if platform == "compose" else []
 
 
