@@ -17,12 +17,12 @@ scheduler: the scheduler is crashed; it must come back and all N workers re-regi
   scheduler's own restart) seconds of the restarted scheduler accepting clients. A worker exits when it loses its
   scheduler (distributed 2026.8.0 has no re-registration); run by the engine without a nanny it starts again while
   the scheduler does and registers as soon as it listens, whereas a nanny first reaches the scheduler and only then
-  starts its worker process (nanny.py:344-351: register_nanny, then instantiate), a second cold start
-  after the scheduler's. Both scale with the machine's load, hence a share of the scheduler's time, not seconds.
-  Measured on the lab stack (2 workers, light load): back in 4.5-5.7 s, registered 0-1.0 s after the scheduler
-  accepted clients; with a nanny 3.5-12.3 s after it (5.5-16.9 s in all). The array-mean workload must be exact
-  afterwards, and Prometheus must show the outage
-  (up of the scheduler job 0, or its worker count 0) and the recovery. The series Prometheus recorded are written as
+  starts its worker process (nanny.py:344-351: register_nanny, then instantiate), a second cold start after the
+  scheduler's. Both scale with the machine's load, hence a share of the scheduler's time, not seconds. Measured on
+  the lab stack (2 workers, light load, 8 kills): back in 3.6-9.9 s, registered 0-1.6 s after the scheduler accepted
+  clients; with a nanny (7 kills) 3.1-12.3 s after it, 5.5-16.9 s in all. The array-mean workload must be exact
+  afterwards, and Prometheus must show the outage (up of the scheduler job 0, or its worker count 0) and the
+  recovery. The series Prometheus recorded are written as
   a promtool test (--out/faults-rules.test.yml) run against the shared rules: as recorded (the self-healed crash),
   no DaskSchedulerDown/DaskNoWorkers alert fires; with the recorded outage sample held past the rule's `for`, it
   fires with the labels the stack really exports.

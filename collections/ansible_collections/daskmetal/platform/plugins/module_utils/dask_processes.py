@@ -338,8 +338,8 @@ def _worker_supervision(platform):
     (cli/dask_worker.py:416-419). Behind a nanny the container restarts into a nanny that first reaches the
     scheduler and only then starts its worker process (nanny.py:344-351 Nanny.start_unsafe: register_nanny, then
     instantiate): a second cold Python start-up, after the scheduler's instead of beside it. On the lab stack (2
-    workers, light load) the workers registered 3.5-12.3 s after the restarted scheduler accepted clients with the
-    nanny, 0-1.0 s without; with real processes in containers at load 8-13, 4.6-27.8 s against 1.1-7.2 s. Compose:
+    workers, light load) the workers registered 3.1-12.3 s after the restarted scheduler accepted clients with the
+    nanny, 0-1.6 s without; with real processes in containers at load 8-13, 4.6-27.8 s against 1.1-7.2 s. Compose:
     the engine restarts a container 100 ms after it exits (moby restartmanager, doubling only for a container that
     ran under 10 s), so the engine is the supervisor and the nanny only costs time. Kubernetes: the kubelet restarts
     containers with a back-off of 10 s doubling to 5 min (Kubernetes docs, pod-lifecycle "container restarts");
