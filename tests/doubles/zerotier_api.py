@@ -15,6 +15,8 @@ One in-memory store served in either of two shapes:
   /controller/network/{controllerId}______ (create, random id; 400 when the prefix is not this controller),
   GET/POST/DELETE /controller/network/{nwid}, GET /controller/network/{nwid}/member ({id: revision}),
   GET/POST/DELETE /controller/network/{nwid}/member/{node} (POST creates; 404 when the network is unknown).
+  Also GET /unstable/controller/network/{nwid}/member ({data: [full member objects], meta: {totalCount,
+  authorizedCount}}; EmbeddedNetworkController.cpp:878, 1089-1122 at 1.14.1).
 
 Field names and JSON types (``network``): name str, private bool, enableBroadcast bool, mtu int (clamped to
 1280..10000 like upstream), multicastLimit int, routes [{target: str CIDR, via: str|null}],
@@ -570,6 +572,7 @@ class ZeroTierDouble:
                             del store.networks[nwid]
                             return self._reply(200, {})
                     if len(rest) == 3 and rest[2] == "member" and method == "GET":
+                        # getNetworkMemberList: an array of Member (zerotier/docs static/openapi/central/v1.json:238)
                         if net is None:
                             return self._reply(404, {"message": "network not found"})
                         return self._reply(200, [double.central_member(m) for (n, _), m in store.members.items() if n == nwid])
@@ -619,6 +622,16 @@ class ZeroTierDouble:
                     return self._reply(200, zerotier_node.status_json(
                         double.controller_id, "%s:0:%s" % (double.controller_id, "0" * 128), "/var/lib/zerotier-one",
                         9993, int(time.time() * 1000)))
+                if (len(parts) == 5 and parts[:3] == ["unstable", "controller", "network"] and parts[4] == "member"
+                        and method == "GET" and re.match(r"^[0-9a-fA-F]{16}$", parts[3])):
+                    # EmbeddedNetworkController.cpp:878, 1089-1122 (1.14.1; added in 1.14.0): full member objects,
+                    # {"data": [member, ...], "meta": {totalCount, authorizedCount}}; 404 without the network
+                    nwid = parts[3].lower()
+                    if nwid not in store.networks:
+                        return self._reply(404)
+                    data = [m for (n, _), m in store.members.items() if n == nwid]
+                    return self._reply(200, {"data": data, "meta": {
+                        "totalCount": len(data), "authorizedCount": sum(1 for m in data if m["authorized"])}})
                 if parts[0] != "controller":
                     return self._reply(404)
                 if parts == ["controller"] and method == "GET":  # EmbeddedNetworkController.cpp:882-899

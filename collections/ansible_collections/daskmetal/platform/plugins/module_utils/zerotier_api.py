@@ -32,6 +32,7 @@ __metaclass__ = type
 
 import email.utils
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -296,6 +297,36 @@ def differences(current, wanted):
     return diff
 
 
+def _ip_text(value):
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return str(value)
+
+
+def stale_holders(members, planned):
+    """The authorized members that hold a planned address without being the node it is planned for.
+
+    members: flat members (ZeroTierClient.list_members); planned: [{host, node_id, address}] for the hosts of
+    this run. The controller does not refuse a second member with the same static address: a POST of
+    ipAssignments is stored as given (ZeroTierOne 1.14.1 controller/EmbeddedNetworkController.cpp:1187-1201),
+    and the allocatedIps set (controller/DB.cpp:276-285) is read only by auto-assignment (:1922, :1980). A member that is itself planned
+    in this run is left out: the run replaces its addresses with its own planned one. A de-authorized member
+    gets no network config, so its addresses are not in use. Returns [{host, address, node_id, member_id,
+    member_name}], ordered by host then member id."""
+    planned_ids = set(p["node_id"] for p in planned)
+    out = []
+    for p in sorted(planned, key=lambda p: p["host"]):
+        want = _ip_text(p["address"])
+        for m in sorted(members, key=lambda m: m.get("id") or ""):
+            if m.get("id") in planned_ids or not m.get("authorized"):
+                continue
+            if want in [_ip_text(ip) for ip in m.get("ipAssignments") or []]:
+                out.append({"host": p["host"], "address": want, "node_id": p["node_id"],
+                            "member_id": m.get("id"), "member_name": m.get("name")})
+    return out
+
+
 def check_network_id(nwid):
     if not isinstance(nwid, str) or not _NWID_RE.match(nwid):
         raise ZeroTierApiError("network id %r is not 16 lower-case hexadecimal digits" % (nwid,))
@@ -488,6 +519,33 @@ class ZeroTierClient(object):
 
     def delete_member(self, nwid, node_id):
         self.call("DELETE", self._member_path(nwid, node_id), allow_404=True)
+
+    def list_members(self, nwid):
+        """Every member of the network, flat, sorted by id; None when the network does not exist.
+
+        Central: GET /network/{nwid}/member answers an array of Member objects (getNetworkMemberList,
+        docs.zerotier.com/openapi/central/v1.json). Controller: GET /controller/network/{nwid}/member answers only
+        {id: revision} (ZeroTierOne 1.14.1 controller/EmbeddedNetworkController.cpp:1063-1087), so this asks
+        GET /unstable/controller/network/{nwid}/member, {"data": [member, ...], "meta": {...}} (:878, :1089-1122;
+        added in 1.14.0), in one request. A controller older than 1.14.0 answers that route 404: then the id list
+        and one GET per member (404 on the id list too: the network does not exist)."""
+        check_network_id(nwid)
+        if self.backend == "central":
+            found = self.call("GET", "/network/%s/member" % nwid, allow_404=True)
+            if found is None:
+                return None
+            objs = list(found)
+        else:
+            found = self.call("GET", "/unstable/controller/network/%s/member" % nwid, allow_404=True)
+            if found is not None:
+                objs = list((found or {}).get("data") or [])
+            else:
+                ids = self.call("GET", "/controller/network/%s/member" % nwid, allow_404=True)
+                if ids is None:
+                    return None
+                objs = [self.call("GET", self._member_path(nwid, node), allow_404=True) for node in sorted(ids)]
+        members = [self._flat_member(obj, self.backend) for obj in objs if obj]
+        return sorted(members, key=lambda m: m.get("id") or "")
 
     def wait_for_member(self, nwid, node_id, timeout, interval=2.0, clock=time.monotonic):
         """Poll until the member exists (the node has asked the controller for its config)."""
