@@ -275,10 +275,11 @@ def flanneld_options(chart, values):
 def local_interfaces():
     """{name: [IPv4 addresses]} in kernel order, and the default route's interface (iproute2 on the node)."""
     import subprocess
-    links = json.loads(subprocess.run(["ip", "-j", "-4", "addr"], check=True, capture_output=True, text=True).stdout)
+    links = json.loads(subprocess.run(["ip", "-j", "addr"], check=True, capture_output=True, text=True).stdout)
     routes = json.loads(subprocess.run(["ip", "-j", "-4", "route", "show", "default"], check=True,
                                        capture_output=True, text=True).stdout)
-    ifaces = {link["ifname"]: [a["local"] for a in link.get("addr_info", [])] for link in links}
+    ifaces = {link["ifname"]: [a["local"] for a in link.get("addr_info", []) if a.get("family") == "inet"]
+              for link in links}
     return ifaces, (routes[0]["dev"] if routes else None)
 
 
