@@ -24,6 +24,24 @@ It follows rancher/rke2 at tag v1.33.5+rke2r1 (the pinned rke2_version), which b
   "Managed etcd cluster membership has been reset, restart without --cluster-reset flag now."
 - the snapshot directory: k3s pkg/etcd/snapshot.go creates ${data-dir}/server/db/snapshots when a snapshot is
   saved; a server that never took one has none (the double creates it only in `etcd-snapshot save`).
+- server manifests: k3s pkg/deploy/controller.go (watcher): every file of <data-dir>/server/manifests ending
+  .yaml/.yml/.json (case-insensitive; dotfiles and files with a <name>.skip marker are ignored) is read as
+  multi-document YAML (yamlToObjects) and applied. A HelmChartConfig (k3s-io/helm-controller
+  pkg/apis/helm.cattle.io/v1 types.go: apiVersion helm.cattle.io/v1, kind HelmChartConfig, spec.valuesContent a
+  string) applies to the HelmChart of the same metadata.name in its metadata.namespace; RKE2's charts live in
+  kube-system. helm-controller passes the chart's values, then the HelmChartConfig's valuesContent (parsed as YAML)
+  to helm as successive --values files: Helm merges maps key by key and replaces lists and scalars.
+- flannel's interface (the CNI selected by --cni; rke2 v1.33.5 charts/chart_versions.yaml pins rke2-canal
+  v3.30.3-build2025090900 and rke2-flannel v0.27.302): CHART_DEFAULTS are those charts' values.yaml (rancher/
+  rke2-charts charts/<chart>/<chart>/<version>/values.yaml). rke2-canal passes flannel.iface / flannel.regexIface
+  as FLANNELD_IFACE / FLANNELD_IFACE_REGEX (templates/config.yaml, daemonset.yaml), rke2-flannel only
+  flannel.args (templates/daemonset.yaml) to /opt/bin/flanneld. flannel v0.27.3 main.go: a flag not in
+  FLANNELD_FLAGS is fatal; without --kube-subnet-mgr flanneld reads its network from etcd (default endpoints
+  http://127.0.0.1:4001,http://127.0.0.1:2379), which an RKE2 node does not serve; the interface is the first
+  --iface (a name, or an IP), else the first --iface-regex matching an interface's IPv4 address, then its name
+  (pkg/ipmatch/match.go LookupExtIface), else the default route's interface; named but unmatched is fatal.
+  The double refuses to start when that interface is not the one holding --node-ip (the ZeroTier interface:
+  node-ip is the ZeroTier address) and records the choice in EFFECTIVE["flannel"].
 What the double does instead of running Kubernetes: it writes the kubectl double and the kubeconfig, records the
 effective flags in EFFECTIVE (JSON) and every reset/start in LOG, and sleeps like the running service.
 """
@@ -78,6 +96,24 @@ BOOL_FLAGS = frozenset({"cluster-reset", "debug", "enable-servicelb", "etcd-expo
                         "disable-kube-proxy", "etcd-disable-snapshots", "protect-kernel-defaults", "selinux"})
 # rke2 v1.33.5 pkg/cli/cmds/server.go flag defaults: cni canal, ingress-controller ingress-nginx
 DEFAULTS = {"cni": ["canal"], "ingress-controller": ["ingress-nginx"]}
+
+
+# rancher/rke2-charts values.yaml of the charts rke2 v1.33.5 ships (only the keys the double reads)
+CHART_DEFAULTS = {
+    # charts/rke2-canal/rke2-canal/v3.30.3-build2025090900/values.yaml
+    "rke2-canal": {"flannel": {"iface": "", "regexIface": "", "args": [
+        "--ip-masq", "--kube-subnet-mgr", "--iptables-forward-rules=false", "--ip-blackhole-route"]}},
+    # charts/rke2-flannel/rke2-flannel/v0.27.302/values.yaml
+    "rke2-flannel": {"flannel": {"args": ["--ip-masq", "--kube-subnet-mgr"]}},
+}
+# flannel v0.27.3 main.go flannelFlags (bool flags take no value)
+FLANNELD_FLAGS = frozenset("""
+etcd-endpoints etcd-prefix etcd-keyfile etcd-certfile etcd-cafile etcd-username etcd-password iface iface-regex
+iface-can-reach subnet-file public-ip public-ipv6 subnet-lease-renew-margin ip-masq kube-subnet-mgr kube-api-url
+kube-annotation-prefix kubeconfig-file version healthz-ip healthz-port iptables-resync iptables-forward-rules
+ip-blackhole-route net-config-path set-node-network-unavailable
+""".split())
+HELM_CONFIG = ("helm.cattle.io/v1", "HelmChartConfig")
 
 
 class Fatal(Exception):
@@ -164,6 +200,132 @@ def effective(argv, config=None):
     return {"flags": flags, "disable": sorted(disable), "warnings": warnings}
 
 
+def manifest_objects(manifests):
+    """Every object of the manifests directory, as the deploy controller reads it (shouldSkipFile, yamlToObjects)."""
+    if not os.path.isdir(manifests):
+        return []
+    names = sorted(os.listdir(manifests))
+    skips = {n[:-len(".skip")] for n in names if n.endswith(".skip")}
+    objects = []
+    for name in names:
+        path = os.path.join(manifests, name)
+        if name.startswith(".") or name in skips or not name.lower().endswith((".yaml", ".yml", ".json")) \
+                or not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            try:
+                docs = [d for d in yaml.safe_load_all(fh) if d is not None]
+            except yaml.YAMLError as err:
+                raise Fatal(f"failed to process {path}: {err}")
+        for doc in docs:
+            if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind"):
+                raise Fatal(f"failed to process {path}: Object 'Kind' is missing in {doc!r}")
+            objects.append((path, doc))
+    return objects
+
+
+def helm_merge(base, override):
+    """Helm's values coalescing: maps merge key by key, anything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = helm_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def chart_values(chart, manifests):
+    """The chart's values after the HelmChartConfig of the same name in kube-system (None: no config)."""
+    values, source = CHART_DEFAULTS[chart], None
+    for path, doc in manifest_objects(manifests):
+        meta = doc.get("metadata") or {}
+        if (doc["apiVersion"], doc["kind"]) != HELM_CONFIG or meta.get("name") != chart:
+            continue
+        if meta.get("namespace") != "kube-system":
+            continue  # a HelmChartConfig applies to the HelmChart of its own namespace only
+        content = (doc.get("spec") or {}).get("valuesContent", "")
+        if not isinstance(content, str):
+            raise Fatal(f"failed to process {path}: spec.valuesContent must be a string")
+        try:
+            override = yaml.safe_load(content) or {}
+        except yaml.YAMLError as err:
+            raise Fatal(f"helm-controller: {chart}: invalid valuesContent in {path}: {err}")
+        if not isinstance(override, dict):
+            raise Fatal(f"helm-controller: {chart}: valuesContent in {path} is not a YAML mapping")
+        values, source = helm_merge(values, override), path
+    return values, source
+
+
+def flanneld_options(chart, values):
+    """flanneld's --iface and --iface-regex lists (in order), from the chart's args and (canal) its env."""
+    flannel = values.get("flannel") or {}
+    opts = {"iface": [], "iface-regex": [], "kube-subnet-mgr": False}
+    if chart == "rke2-canal":  # FLANNELD_IFACE / FLANNELD_IFACE_REGEX, set only when not empty
+        opts["iface"] += [flannel["iface"]] if flannel.get("iface") else []
+        opts["iface-regex"] += [flannel["regexIface"]] if flannel.get("regexIface") else []
+    for arg in flannel.get("args") or []:
+        name, eq, value = str(arg).lstrip("-").partition("=")
+        if not str(arg).startswith("-") or name not in FLANNELD_FLAGS:
+            raise Fatal(f"flanneld: flag provided but not defined: {arg}")
+        if name in ("iface", "iface-regex"):
+            opts[name].append(value)
+        elif name == "kube-subnet-mgr":
+            opts[name] = value in ("", "true", "1")
+    return opts
+
+
+def local_interfaces():
+    """{name: [IPv4 addresses]} in kernel order, and the default route's interface (iproute2 on the node)."""
+    import subprocess
+    links = json.loads(subprocess.run(["ip", "-j", "addr"], check=True, capture_output=True, text=True).stdout)
+    routes = json.loads(subprocess.run(["ip", "-j", "-4", "route", "show", "default"], check=True,
+                                       capture_output=True, text=True).stdout)
+    ifaces = {link["ifname"]: [a["local"] for a in link.get("addr_info", []) if a.get("family") == "inet"]
+              for link in links}
+    return ifaces, (routes[0]["dev"] if routes else None)
+
+
+def flannel_interface(opts, ifaces, default_dev):
+    """flannel main.go + pkg/ipmatch LookupExtIface: the interface flanneld uses (Fatal when none matches)."""
+    import re
+    if not opts["iface"] and not opts["iface-regex"]:
+        return default_dev, "default route"
+    for want in opts["iface"]:
+        for name, addrs in ifaces.items():
+            if want == name or want in addrs:
+                return name, f"--iface={want}"
+    for pattern in opts["iface-regex"]:
+        regex = re.compile(pattern)  # Go RE2 and Python agree on the anchored alternations the role writes
+        for name, addrs in ifaces.items():
+            if any(regex.search(a) for a in addrs):
+                return name, f"--iface-regex={pattern}"
+        for name in ifaces:
+            if regex.search(name):
+                return name, f"--iface-regex={pattern}"
+    raise Fatal("flanneld: Failed to find interface to use that matches the interfaces and/or regexes provided "
+                f"(--iface {opts['iface']}, --iface-regex {opts['iface-regex']}; interfaces {sorted(ifaces)})")
+
+
+def check_flannel(eff, interfaces=local_interfaces):
+    """The flannel-based CNI's interface must be the ZeroTier one, the interface holding --node-ip."""
+    values = [v for item in eff["flags"].get("cni", DEFAULTS["cni"]) for v in item.split(",")]
+    chart = "rke2-" + values[-1]
+    if chart not in CHART_DEFAULTS:
+        return None
+    merged, source = chart_values(chart, os.path.join(DATA_DIR, "server", "manifests"))
+    opts = flanneld_options(chart, merged)
+    if not opts["kube-subnet-mgr"]:
+        raise Fatal(f"flanneld ({chart}): no --kube-subnet-mgr in flannel.args, so it reads its network from etcd at "
+                    "http://127.0.0.1:4001,http://127.0.0.1:2379, which this node does not serve")
+    ifaces, default_dev = interfaces()
+    chosen, why = flannel_interface(opts, ifaces, default_dev)
+    node_ip = (eff["flags"].get("node-ip") or [""])[-1]
+    zerotier = [name for name, addrs in ifaces.items() if node_ip in addrs]
+    if chosen not in zerotier:
+        raise Fatal(f"flanneld ({chart}) would carry pod traffic over {chosen} ({why}), not over {zerotier or '?'}, "
+                    f"the interface of node-ip {node_ip}")
+    return {"chart": chart, "interface": chosen, "selected_by": why, "helmchartconfig": source,
+            "args": merged["flannel"].get("args")}
+
+
 def log(line):
     with open(LOG, "a", encoding="utf-8") as fh:
         fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}\n")
@@ -248,6 +410,13 @@ def main(argv):
         if flags.get("cluster-reset", ["false"])[-1] == "true":
             cluster_reset(flags)
             return 0
+    except Fatal as err:
+        print(f'level=fatal msg="{err}"', file=sys.stderr)
+        return 1
+    try:
+        # servers only: the manifests (and so the CNI charts' values) are a server's; agents run what they are sent
+        if argv[0] == "server":
+            eff["flannel"] = check_flannel(eff)
     except Fatal as err:
         print(f'level=fatal msg="{err}"', file=sys.stderr)
         return 1

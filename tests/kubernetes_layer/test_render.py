@@ -179,7 +179,7 @@ def test_helmchartconfig_points_flannel_at_the_zerotier_interface(default_render
     jsonschema.validate(doc, HELMCHARTCONFIG_SCHEMA)
     assert doc["metadata"] == {"name": "rke2-canal", "namespace": "kube-system"}
     values = yaml.safe_load(doc["spec"]["valuesContent"])
-    assert values == {"flannel": {"iface": "ztabcdef12"}}
+    assert values == {"flannel": {"iface": "", "regexIface": "^(?:ztabcdef12)$"}}
 
 
 def test_helmchartconfig_schema_rejects_mistakes():
@@ -287,14 +287,15 @@ def test_every_file_task_sets_an_explicit_mode():
             assert mode, "%s/%s: %r has no mode" % (role, name, tname)
 
 
-@pytest.mark.parametrize("template", ["config.yaml.j2", "registries.yaml.j2", "rke2-canal-config.yaml.j2"])
+@pytest.mark.parametrize("template", ["config.yaml.j2", "registries.yaml.j2", "rke2-canal-config.yaml.j2",
+                                      "rke2-flannel-config.yaml.j2"])
 def test_rendered_secrets_only_in_private_files(airgap_render, template):
     """A template whose output holds a secret must be written 0600 and with no_log."""
     tasks = [t for t in role_file_tasks("rke2") if t[2] == "ansible.builtin.template" and t[3] == template]
     assert tasks, "template %s is not used by any task" % template
     rendered = (airgap_render / SERVERS[1] / template[:-3]).read_text()
     holds_secret = any(s in rendered for s in secrets())
-    if template != "rke2-canal-config.yaml.j2":
+    if template not in ("rke2-canal-config.yaml.j2", "rke2-flannel-config.yaml.j2"):
         assert holds_secret, "test data should put a secret into %s" % template
     for _, tname, _, _, dest, mode, no_log, _ in tasks:
         perms = int(str(mode), 8)

@@ -469,9 +469,7 @@ def rke2_install_rule(ctx, host):
         out.append(problem("rke2_artifacts_dir", "is empty, but rke2_install_method is artifacts",
                            "set it to the controller directory with the release files, or use rke2_install_method: "
                            "tarball"))
-    cni = ctx.get(host, "rke2_cni")
-    if isinstance(cni, str) and cni not in ("canal", "calico", "cilium", "none"):
-        out += _choice(ctx, host, "rke2_cni", ("canal", "calico", "cilium", "none"))
+    out += _rke2_cni_problems(ctx.get(host, "rke2_cni"))
     for name in ("rke2_cluster_cidr", "rke2_service_cidr"):
         value = ctx.get(host, name)
         if value is not None and not _cidr_ok(value):
@@ -482,6 +480,41 @@ def rke2_install_rule(ctx, host):
         out.append(problem("rke2_tarball_sha256", "is not 64 lower-case hex digits",
                            "copy the value from the release's sha256sum-<arch>.txt, or leave it empty"))
     return out
+
+
+# rke2 v1.33.5+rke2r1 pkg/cli/types.go CNIItems; pkg/cli/cmds/server.go validateCNI / disableExceptSelected: the
+# config key `cni` is a string slice (a YAML list, or values split on commas), one of none + CNIItems, optionally
+# after "multus" as the first of exactly two values.
+RKE2_CNI_ITEMS = ("calico", "canal", "cilium", "flannel")
+
+
+def rke2_cni_values(cni):
+    """``rke2_cni`` (a string, comma-separated string or list) as RKE2 splits it; None if it is neither."""
+    if isinstance(cni, str):
+        cni = [cni]
+    if not isinstance(cni, (list, tuple)) or not all(isinstance(v, str) for v in cni):
+        return None
+    return [v.strip() for item in cni for v in item.split(",")]
+
+
+def _rke2_cni_problems(cni):
+    if cni is None:
+        return []
+    values = rke2_cni_values(cni)
+    fix = "set rke2_cni to one of none, %s, or [multus, <one of them>]" % ", ".join(RKE2_CNI_ITEMS)
+    if values is None:
+        return [problem("rke2_cni", "%r is neither a string nor a list of strings" % (cni,), fix)]
+    if len(values) == 2 and values[0] == "multus":
+        primary = values[1]
+    elif len(values) == 1 and values[0] != "multus":
+        primary = values[0]
+    elif values == ["multus"]:
+        return [problem("rke2_cni", "multus must be used alongside another primary cni selection", fix)]
+    else:
+        return [problem("rke2_cni", "%r: RKE2 takes one CNI, or two with multus first" % (cni,), fix)]
+    if primary != "none" and primary not in RKE2_CNI_ITEMS:
+        return [problem("rke2_cni", "%r is not one of none, %s" % (primary, ", ".join(RKE2_CNI_ITEMS)), fix)]
+    return []
 
 
 def _cidr_ok(value):
