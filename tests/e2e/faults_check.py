@@ -2,8 +2,7 @@
 
     python -m tests.e2e.faults_check worker --lab-container LAB --scheduler tcp://HOST:8786
         --prometheus http://HOST:9090 --workers N [--project daskmetal] [--out DIR]
-    python -m tests.e2e.faults_check scheduler ... [--bound 60] [--reregister-floor 2] [--reregister-share 0.5]
-        [--step 5] [--out DIR]
+    python -m tests.e2e.faults_check scheduler ... [--bound 150] [--step 5] [--out DIR]
 
 A crash is SIGKILL to the container's main process, sent on the lab host (what the kernel's OOM killer does): the
 restart policy the role sets (unless-stopped) then applies. (`docker kill` would not do: the engine counts it as a
@@ -13,16 +12,8 @@ worker: a sum of squares over ~12 s of 0.25 s tasks runs while one worker is cra
   must be exact, the container restarted by the engine (RestartCount + 1), the scheduler back to N workers, and
   Prometheus's sum(dask_scheduler_workers) must show the dip below N and the recovery to N.
 scheduler: the scheduler is crashed; it must come back and all N workers re-register within --bound seconds
-  (measured and printed), and the workers must be registered within max(--reregister-floor, --reregister-share x the
-  scheduler's own restart) seconds of the restarted scheduler accepting clients. A worker exits when it loses its
-  scheduler (distributed 2026.8.0 has no re-registration); run by the engine without a nanny it starts again while
-  the scheduler does and registers as soon as it listens, whereas a nanny first reaches the scheduler and only then
-  starts its worker process (nanny.py:344-351: register_nanny, then instantiate), a second cold start after the
-  scheduler's. Both scale with the machine's load, hence a share of the scheduler's time, not seconds. Measured on
-  the lab stack (2 workers, light load, 8 kills): back in 3.6-9.9 s, registered 0-1.6 s after the scheduler accepted
-  clients; with a nanny (7 kills) 3.1-12.3 s after it, 5.5-16.9 s in all. The array-mean workload must be exact
-  afterwards, and Prometheus must show the outage (up of the scheduler job 0, or its worker count 0) and the
-  recovery. The series Prometheus recorded are written as
+  (measured and printed), the array-mean workload must be exact afterwards, and Prometheus must show the outage
+  (up of the scheduler job 0, or its worker count 0) and the recovery. The series Prometheus recorded are written as
   a promtool test (--out/faults-rules.test.yml) run against the shared rules: as recorded (the self-healed crash),
   no DaskSchedulerDown/DaskNoWorkers alert fires; with the recorded outage sample held past the rule's `for`, it
   fires with the labels the stack really exports.
@@ -173,19 +164,6 @@ def watch_alerts(args, seen_states: dict) -> None:
         pass
 
 
-def connect(client_class, address: str, deadline: float):
-    """A client of the restarted scheduler, tried every 0.5 s with a short connect timeout until `deadline`: one
-    Client(timeout=bound) would retry inside distributed's connect with a backoff that grows exponentially with full
-    jitter up to what is left of its timeout (distributed 2026.8.0 comm/core.py connect), and so could first reach
-    the scheduler many seconds after it listens, counting that against the workers."""
-    while time.time() < deadline:
-        try:
-            return client_class(address, timeout=max(1.0, min(5.0, deadline - time.time())))
-        except (OSError, TimeoutError):
-            time.sleep(0.5)
-    return None
-
-
 def fault_scheduler(args) -> int:
     from distributed import Client
 
@@ -202,33 +180,18 @@ def fault_scheduler(args) -> int:
 
     ok = wait_until(back, args.bound)
     seen["scheduler_back_s"] = round(time.time() - t_kill, 1)
-    if not ok:
-        return fail(f"the engine did not restart the scheduler within {args.bound} s", **seen)
-    client = connect(Client, args.scheduler, t_kill + args.bound)
-    seen["scheduler_listening_s"] = round(time.time() - t_kill, 1)
-    if not client:
-        return fail(f"the restarted scheduler did not accept a client within {args.bound} s", **seen)
-    with client:
-        ok = wait_until(lambda: watch_alerts(args, alerts) or workers_registered(client, args.workers),
-                        max(1.0, args.bound - (time.time() - t_kill)))
+    with Client(args.scheduler, timeout=args.bound) as client:
+        ok = ok and wait_until(lambda: watch_alerts(args, alerts) or workers_registered(client, args.workers),
+                               max(1.0, args.bound - (time.time() - t_kill)))
         seen["workers_back_s"] = round(time.time() - t_kill, 1)
         if ok:
             seen["array_mean"] = array_mean_smoke(client, min_workers=args.workers)
     if not ok:
         return fail(f"the scheduler and {args.workers} workers were not back within {args.bound} s", **seen)
-    seen["reregistered_after_s"] = round(seen["workers_back_s"] - seen["scheduler_listening_s"], 1)
-    allowed = max(args.reregister_floor, args.reregister_share * seen["scheduler_listening_s"])
-    if seen["reregistered_after_s"] > allowed:
-        return fail(f"the workers registered {seen['reregistered_after_s']} s after the restarted scheduler accepted "
-                    f"clients, more than max({args.reregister_floor} s, {args.reregister_share} x its own "
-                    f"{seen['scheduler_listening_s']} s): their cold start did not overlap the scheduler's", **seen)
     if not seen["array_mean"]["ok"]:
         return fail("the array-mean workload is wrong after the scheduler came back", **seen)
     query = "sum(dask_scheduler_workers)"
     recovered = wait_until(lambda: prometheus_recovered(args, query, args.workers, t_kill + seen["workers_back_s"]), 60)
-    # A range query's last step is at or before `end`, and a sample is stamped with its scrape's start: taken at once,
-    # `end` can fall just before the recovery sample, which the range then lacks (seen when the stack is back in 5 s).
-    time.sleep(1.5)
     start, end = t_kill - 15, time.time()
     up = prom_values(args, 'sum(up{job="dask-scheduler"})', start, end)
     count = prom_values(args, "sum(dask_scheduler_workers) or vector(0)", start, end)
@@ -321,12 +284,7 @@ def main(argv=None) -> int:
     ap.add_argument("--prometheus", required=True)
     ap.add_argument("--workers", type=int, required=True)
     ap.add_argument("--project", default="daskmetal")
-    ap.add_argument("--bound", type=float, default=60, help="scheduler: seconds to be back with N workers")
-    ap.add_argument("--reregister-floor", type=float, default=2.0,
-                    help="scheduler: seconds the workers may take to register once the restarted scheduler accepts "
-                         "clients, at least (the polls are 0.5 s apart)")
-    ap.add_argument("--reregister-share", type=float, default=0.5,
-                    help="scheduler: ... or this share of the scheduler's own restart time, if larger")
+    ap.add_argument("--bound", type=float, default=150, help="scheduler: seconds to be back with N workers")
     ap.add_argument("--step", type=int, default=5, help="the stack's Prometheus scrape interval in seconds")
     ap.add_argument("--out", default=os.path.join(ROOT, ".cache", "e2e"), help="where the promtool test goes")
     args = ap.parse_args(argv)

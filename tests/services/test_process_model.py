@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from .conftest import ROOT
-from .test_consumers import PYTHON, cli_check, click_command, leaf, render_compose
+from .test_consumers import PYTHON, cli_check, render_compose
 
 if str(ROOT / "collections") not in sys.path:
     sys.path.insert(0, str(ROOT / "collections"))
@@ -149,8 +149,6 @@ def platform_neutral(procs: dict, spec: dict) -> dict:
         p["argv"] = [a.replace(k8s_addr, compose_addr) for a in p["argv"]]
     assert procs["worker"]["argv"][-2:] == ["--name", "$(DASK_WORKER_NAME)"]
     del procs["worker"]["argv"][-2:]
-    assert "--no-nanny" not in procs["worker"]["argv"]  # Kubernetes keeps the nanny (_worker_supervision)
-    procs["worker"]["argv"].append("--no-nanny")
     env = procs["jupyter"]["env"]
     assert (env.pop("DASKMETAL_DASK_CLUSTER"), env.pop("DASKMETAL_NAMESPACE")) == (spec["name"], spec["namespace"])
     return procs
@@ -224,42 +222,6 @@ def test_every_dask_argv_is_accepted_by_distributed(renderings, case, monkeypatc
             assert argv[argv.index("--name") + 1] == deployment["metadata"]["name"]
             assert env["DASK_SCHEDULER_ADDRESS"] == argv[2]  # ours, which the operator keeps (it only adds)
     assert cli_check(argv, monkeypatch) is None
-
-
-def worker_cli_options(argv: list[str], monkeypatch) -> dict:
-    """The options distributed's own `dask worker` command (pinned version) parses from argv."""
-    from click.testing import CliRunner
-
-    cmd = click_command(argv[0])
-    target, _ = leaf(cmd, argv[1:])
-    seen: dict = {}
-    monkeypatch.setattr(target, "callback", lambda **kw: seen.update(kw))
-    result = CliRunner().invoke(cmd, argv[1:], prog_name=argv[0], standalone_mode=True)
-    assert result.exit_code == 0 and seen, result.output
-    return seen
-
-
-def test_who_restarts_a_worker_after_the_scheduler_is_lost(renderings, monkeypatch):
-    """A worker exits when its scheduler goes away (distributed 2026.8.0 cannot re-register a worker; see
-    dask_processes._worker_supervision). Compose: distributed runs the worker with no nanny (one cold start, not two,
-    before it registers again) and the engine is what restarts it, so the restart policy must restart a container
-    that exits with status 0, as `dask worker` does when its worker closes (cli/dask_worker.py: no sys.exit on that
-    path): `always` or `unless-stopped`, not `on-failure` or `no` (compose-spec `restart`). Kubernetes keeps the
-    nanny, which restarts the worker process in place (memory limit, Client.restart) with no container exit and so
-    no kubelet back-off; the operator's worker Deployment restarts the container (restartPolicy Always, the only
-    value a Deployment accepts)."""
-    from tests.kubernetes_layer.test_dask_operator_manifests import operator_objects
-
-    worker = renderings["compose"]["services"]["worker"]
-    assert worker_cli_options(worker["command"], monkeypatch)["nanny"] is False
-    assert worker["restart"] in ("always", "unless-stopped")
-    (cluster,) = [d for d in renderings["kubernetes"] if d["kind"] == "DaskCluster"]
-    deployment = operator_objects(cluster)["worker_deployment"]
-    pod = deployment["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
-    assert worker_cli_options([kubelet_expand(a, env) for a in container["args"]], monkeypatch)["nanny"] is True
-    assert pod.get("restartPolicy", "Always") == "Always"
 
 
 def test_old_console_scripts_are_rejected(monkeypatch):

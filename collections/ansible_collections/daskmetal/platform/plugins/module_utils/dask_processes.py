@@ -35,8 +35,7 @@ for the grace, then readiness and liveness probes with the same check.
   KubeCluster does (kubecluster.py make_worker_spec). Kubernetes expands ``$(VAR)`` in args; Compose does not, and
   its replicas would all get the same name, so Compose workers keep distributed's default name;
 - the Kubernetes JupyterLab gets DASKMETAL_DASK_CLUSTER and DASKMETAL_NAMESPACE, for
-  ``dask_kubernetes.operator.KubeCluster.from_name(os.environ["DASKMETAL_DASK_CLUSTER"])``;
-- Compose workers run ``--no-nanny``; Kubernetes workers keep distributed's nanny (see ``_worker_supervision``).
+  ``dask_kubernetes.operator.KubeCluster.from_name(os.environ["DASKMETAL_DASK_CLUSTER"])``.
 
 The input, ``spec`` (a dict; unknown keys are rejected, every key below has its default):
 
@@ -328,33 +327,11 @@ def k8s_quantity(memory):
     return number + unit + ("i" if binary else "")
 
 
-def _worker_supervision(platform):
-    """Who restarts a worker: Docker's restart policy (Compose, ``--no-nanny``) or the nanny (Kubernetes).
-
-    A worker does not survive losing its scheduler (distributed 2026.8.0): on the broken stream it closes
-    (worker.py:1212-1217 handle_scheduler, reason worker-handle-scheduler-connection-broken; re-registering is not
-    supported, worker.py:1085-1087), tells its nanny to close gracefully (worker.py:1472-1473), the nanny then
-    closes instead of restarting it (nanny.py:548-549) and ``dask worker`` ends with status 0
-    (cli/dask_worker.py:416-419). Behind a nanny the container restarts into a nanny that first reaches the
-    scheduler and only then starts its worker process (nanny.py:344-351 Nanny.start_unsafe: register_nanny, then
-    instantiate): a second cold Python start-up, after the scheduler's instead of beside it. On the lab stack (2
-    workers, light load) the workers registered 3.1-12.3 s after the restarted scheduler accepted clients with the
-    nanny, 0-1.6 s without; with real processes in containers at load 8-13, 4.6-27.8 s against 1.1-7.2 s. Compose:
-    the engine restarts a container 100 ms after it exits (moby restartmanager, doubling only for a container that
-    ran under 10 s), so the engine is the supervisor and the nanny only costs time. Kubernetes: the kubelet restarts
-    containers with a back-off of 10 s doubling to 5 min (Kubernetes docs, pod-lifecycle "container restarts");
-    there the nanny keeps the two in-place restarts that are not container exits (memory at
-    distributed.worker.memory.terminate, NannyMemoryManager; Client.restart through Nanny.kill, which without a
-    nanny removes the worker, scheduler.py Scheduler.restart), as the operator's own worker spec does
-    (dask_kubernetes kubecluster.py make_worker_spec: no --no-nanny)."""
-    return ["--no-nanny"] if platform == "compose" else []
-
-
 def _worker(s, platform):
     w = s["worker"]
     argv = ["dask", "worker", scheduler_address(s, platform), "--nthreads", str(w["nthreads"]),
             "--memory-limit", w["memory"], "--dashboard-address", ":%d" % w["dashboard_port"],
-            "--local-directory", w["local_directory"]] + _worker_supervision(platform)
+            "--local-directory", w["local_directory"]]
     if platform == "kubernetes":
         argv += ["--name", "$(DASK_WORKER_NAME)"]
     resources = w["resources"]
