@@ -51,8 +51,9 @@ It follows rancher/rke2 at tag v1.33.5+rke2r1 (the pinned rke2_version), which b
 - agents: the CNI charts' DaemonSets run on every node, so `rke2 agent` is checked the same way against what the
   servers deployed; the double's stand-in for that is a server's EFFECTIVE record copied to CLUSTER on the agent
   (read_cluster; refused when absent). The manifests are read once per start: real RKE2's deploy controller
-  re-reads the directory every 15 s (k3s pkg/deploy/controller.go watcher.start / listFilesIn, by mtime), which
-  the double does not imitate.
+  re-reads the directory while it runs (k3s pkg/deploy/controller.go watcher.start / listFilesIn: a 15 s loop,
+  files re-applied when their mtime changes, as read at k3s-io/k3s commit 0301210, not checked at
+  release-1.33), which the double does not imitate.
 What the double does instead of running Kubernetes: it writes the kubectl double and the kubeconfig, records the
 effective flags in EFFECTIVE (JSON) and every reset/start in LOG, and sleeps like the running service.
 """
