@@ -42,6 +42,18 @@ It follows rancher/rke2 at tag v1.33.5+rke2r1 (the pinned rke2_version), which b
   (pkg/ipmatch/match.go LookupExtIface), else the default route's interface; named but unmatched is fatal.
   The double refuses to start when that interface is not the one holding --node-ip (the ZeroTier interface:
   node-ip is the ZeroTier address) and records the choice in EFFECTIVE["flannel"].
+- canal's calico-node address (check_calico): rke2-canal v3.30.3-build2025090900 templates/daemonset.yaml passes
+  calico.ipAutoDetectionMethod as IP_AUTODETECTION_METHOD (global.clusterCIDRv4 is set by rke2 v1.33.5
+  pkg/bootstrap/bootstrap.go setChartValues); projectcalico/calico v3.30.3 node/pkg/lifecycle/startup/autodetection
+  (autodetection_methods.go AutoDetectCIDR, interfaces.go GetInterfaces, filtered.go FilteredEnumeration,
+  reachaddr.go, autodetection_linux.go DEFAULT_INTERFACES_TO_EXCLUDE) decide the address. The double refuses to
+  start unless it is node-ip, and records it in EFFECTIVE["flannel"]["calico"].
+- agents: the CNI charts' DaemonSets run on every node, so `rke2 agent` is checked the same way against what the
+  servers deployed; the double's stand-in for that is a server's EFFECTIVE record copied to CLUSTER on the agent
+  (read_cluster; refused when absent). The manifests are read once per start: real RKE2's deploy controller
+  re-reads the directory while it runs (k3s pkg/deploy/controller.go watcher.start / listFilesIn: a 15 s loop,
+  files re-applied when their mtime changes, as read at k3s-io/k3s commit 0301210, not checked at
+  release-1.33), which the double does not imitate.
 What the double does instead of running Kubernetes: it writes the kubectl double and the kubeconfig, records the
 effective flags in EFFECTIVE (JSON) and every reset/start in LOG, and sleeps like the running service.
 """
@@ -60,6 +72,7 @@ VERSION = "@VERSION@"
 CONFIG = "/etc/rancher/rke2/config.yaml"
 DATA_DIR = "/var/lib/rancher/rke2"
 EFFECTIVE = "/run/rke2-double/effective.json"
+CLUSTER = "/run/rke2-double/cluster.json"  # on an agent: a server's EFFECTIVE (read_cluster)
 LOG = "/var/log/rke2-double.log"
 # rke2 v1.33.5 pkg/cli/types.go
 CNI_ITEMS = ["calico", "canal", "cilium", "flannel"]
@@ -102,7 +115,8 @@ DEFAULTS = {"cni": ["canal"], "ingress-controller": ["ingress-nginx"]}
 CHART_DEFAULTS = {
     # charts/rke2-canal/rke2-canal/v3.30.3-build2025090900/values.yaml
     "rke2-canal": {"flannel": {"iface": "", "regexIface": "", "args": [
-        "--ip-masq", "--kube-subnet-mgr", "--iptables-forward-rules=false", "--ip-blackhole-route"]}},
+        "--ip-masq", "--kube-subnet-mgr", "--iptables-forward-rules=false", "--ip-blackhole-route"]},
+        "calico": {"ipAutoDetectionMethod": "first-found"}, "podCidr": None},
     # charts/rke2-flannel/rke2-flannel/v0.27.302/values.yaml
     "rke2-flannel": {"flannel": {"args": ["--ip-masq", "--kube-subnet-mgr"]}},
 }
@@ -304,13 +318,128 @@ def flannel_interface(opts, ifaces, default_dev):
                 f"(--iface {opts['iface']}, --iface-regex {opts['iface-regex']}; interfaces {sorted(ifaces)})")
 
 
-def check_flannel(eff, interfaces=local_interfaces):
-    """The flannel-based CNI's interface must be the ZeroTier one, the interface holding --node-ip."""
-    values = [v for item in eff["flags"].get("cni", DEFAULTS["cni"]) for v in item.split(",")]
-    chart = "rke2-" + values[-1]
-    if chart not in CHART_DEFAULTS:
+# projectcalico/calico v3.30.3 node/pkg/lifecycle/startup/autodetection/autodetection_linux.go
+CALICO_DEFAULT_EXCLUDES = [
+    "^docker.*", "^cbr.*", "^dummy.*", "^podman.*", "^virbr.*", "^lxcbr.*", "^veth.*", "^lo", "^br-.*", "^cali.*",
+    "^tunl.*", "^flannel.*", "^kube-ipvs.*", "^cni.*", r"^vxlan\.calico.*", r"^vxlan-v6\.calico.*",
+    r"^wireguard\.cali.*", r"^wg-v6\.cali.*", "^nodelocaldns.*"]
+
+
+def _global_unicast(addr):
+    """Go net.IP.IsGlobalUnicast: not loopback, link-local, multicast, unspecified or the limited broadcast."""
+    import ipaddress
+    ip = ipaddress.ip_address(addr)
+    return not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified
+                or addr == "255.255.255.255")
+
+
+def calico_interfaces(ifaces, incl=(), excl=()):
+    """calico v3.30.3 autodetection/interfaces.go GetInterfaces: the include and the exclude regexes each joined
+    into one "(a)|(b)" regexp, MatchString on the name (unanchored), interfaces in REVERSE kernel order (Go
+    net.Interfaces lists them by index, as `ip -j addr` does)."""
+    import re
+    inc = re.compile("(" + ")|(".join(incl) + ")") if incl else None
+    exc = re.compile("(" + ")|(".join(excl) + ")") if excl else None
+    return [(name, addrs) for name, addrs in reversed(list(ifaces.items()))
+            if (inc is None or inc.search(name)) and not (exc is not None and exc.search(name))]
+
+
+def calico_filtered(ifaces, incl=(), excl=(), cidrs=()):
+    """autodetection/filtered.go FilteredEnumeration: the first IsGlobalUnicast address inside one of cidrs (any
+    when none) on the first interface GetInterfaces keeps."""
+    import ipaddress
+    for name, addrs in calico_interfaces(ifaces, incl, excl):
+        for addr in addrs:
+            if _global_unicast(addr) and (not cidrs or any(ipaddress.ip_address(addr) in c for c in cidrs)):
+                return name, addr
+    return None
+
+
+def _split_list(text):
+    import re
+    return re.split(r"\s*,\s*", text)  # autodetection_methods.go: regexp `\s*,\s*`.Split
+
+
+def _ip_in_ifaces(ip, ifaces):
+    return next(((name, ip) for name, addrs in calico_interfaces(ifaces) if ip in addrs), None)
+
+
+def calico_address(method, ifaces, internal_ip, reach):
+    """calico v3.30.3 autodetection/autodetection_methods.go AutoDetectCIDR for IPv4: (interface, address), or
+    None when nothing is detected (startup.go configureIPsAndSubnets then exits: "Failed to autodetect an IPv4
+    address"). internal_ip is the Node's InternalIP (kubelet: --node-ip); reach(dest) the source address the
+    kernel picks towards dest (reachaddr.go ReachDestination: a UDP dial's LocalAddr)."""
+    import ipaddress
+    if method in ("", "first-found"):
+        return calico_filtered(ifaces, excl=CALICO_DEFAULT_EXCLUDES)
+    if method.startswith("interface="):
+        return calico_filtered(ifaces, incl=_split_list(method[len("interface="):]))
+    if method.startswith("cidr="):
+        try:
+            cidrs = [ipaddress.ip_network(c, strict=False) for c in _split_list(method[len("cidr="):])]
+        except ValueError:
+            return None  # "Invalid CIDR %q for IP autodetection method"
+        return calico_filtered(ifaces, cidrs=cidrs)
+    if method.startswith("can-reach="):
+        source = reach(method[len("can-reach="):])
+        return _ip_in_ifaces(source, ifaces) if source else None
+    if method.startswith("skip-interface="):
+        return calico_filtered(ifaces, excl=CALICO_DEFAULT_EXCLUDES + _split_list(method[len("skip-interface="):]))
+    if method.startswith("kubernetes-internal-ip"):
+        # GetLocalCIDR: the interface address equal to the InternalIP; none -> the bare IP fails ParseCIDR -> nil
+        return _ip_in_ifaces(internal_ip, ifaces) if internal_ip else None
+    raise Fatal(f"calico-node: Invalid IP autodetection method: {method}")  # utils.Terminate()
+
+
+def local_reach(dest):
+    """The source address towards dest, as the kernel picks it for a UDP socket (iproute2: `ip route get`)."""
+    import subprocess
+    out = subprocess.run(["ip", "-j", "-4", "route", "get", dest], capture_output=True, text=True)
+    routes = json.loads(out.stdout or "[]") if out.returncode == 0 else []
+    return routes[0].get("prefsrc") if routes else None
+
+
+def check_calico(eff, chart, merged, ifaces, reach=local_reach, cluster_flags=None):
+    """Canal's calico-node must autodetect node-ip (the ZeroTier address) as its IPv4 address.
+
+    rke2-charts charts/rke2-canal/rke2-canal/v3.30.3-build2025090900/templates/daemonset.yaml: calico-node gets
+    IP_AUTODETECTION_METHOD = calico.ipAutoDetectionMethod when global.clusterCIDRv4 or podCidr is set, else
+    IP=none (no address). rke2 v1.33.5 pkg/bootstrap/bootstrap.go setChartValues sets global.clusterCIDRv4 to the
+    IPv4 cluster-cidr (default 10.42.0.0/16). Calico only autodetects while its Node has no address yet
+    (startup.go configureIPsAndSubnets, IP unset); the double evaluates the method on every start."""
+    if chart != "rke2-canal":
         return None
-    merged, source = chart_values(chart, os.path.join(DATA_DIR, "server", "manifests"))
+    cluster_flags = eff["flags"] if cluster_flags is None else cluster_flags
+    cluster_v4 = [c for item in cluster_flags.get("cluster-cidr", ["10.42.0.0/16"]) for c in item.split(",")
+                  if ":" not in c]
+    if not (cluster_v4 or merged.get("podCidr")):
+        return None
+    method = str((merged.get("calico") or {}).get("ipAutoDetectionMethod", ""))
+    node_ip = (eff["flags"].get("node-ip") or [""])[-1]
+    found = calico_address(method, ifaces, node_ip, reach)
+    if found is None or found[1] != node_ip:
+        raise Fatal(f"calico-node ({chart}): IP_AUTODETECTION_METHOD={method} detects "
+                    f"{found[1] + ' on ' + found[0] if found else 'no IPv4 address'}, not node-ip {node_ip}")
+    return {"method": method, "interface": found[0], "address": found[1]}
+
+
+def check_flannel(eff, interfaces=local_interfaces, reach=local_reach, cluster=None):
+    """The flannel-based CNI's interface must be the ZeroTier one, the interface holding --node-ip, and canal's
+    calico-node must detect node-ip. A server reads its own --cni and manifests; an agent (cluster given) what the
+    servers deployed: the chart's DaemonSet reaches every node of the cluster, agents included."""
+    if cluster is None:
+        values = [v for item in eff["flags"].get("cni", DEFAULTS["cni"]) for v in item.split(",")]
+        chart = "rke2-" + values[-1]
+        if chart not in CHART_DEFAULTS:
+            return None
+        merged, source = chart_values(chart, os.path.join(DATA_DIR, "server", "manifests"))
+        cluster_flags = eff["flags"]
+    else:
+        record = cluster.get("flannel")
+        if not record:
+            return None  # calico, cilium or none: they choose their interface themselves
+        chart, merged, source, cluster_flags = record["chart"], record["values"], record["helmchartconfig"], \
+            cluster["flags"]
     opts = flanneld_options(chart, merged)
     if not opts["kube-subnet-mgr"]:
         raise Fatal(f"flanneld ({chart}): no --kube-subnet-mgr in flannel.args, so it reads its network from etcd at "
@@ -323,7 +452,26 @@ def check_flannel(eff, interfaces=local_interfaces):
         raise Fatal(f"flanneld ({chart}) would carry pod traffic over {chosen} ({why}), not over {zerotier or '?'}, "
                     f"the interface of node-ip {node_ip}")
     return {"chart": chart, "interface": chosen, "selected_by": why, "helmchartconfig": source,
-            "args": merged["flannel"].get("args")}
+            "args": merged["flannel"].get("args"), "values": merged,
+            "calico": check_calico(eff, chart, merged, ifaces, reach, cluster_flags)}
+
+
+def read_cluster(path=None):
+    """What an agent runs comes from the servers (the charts' DaemonSets through the apiserver); the double's stand-in
+    is a server's EFFECTIVE record, which the lab copies to CLUSTER on the agent."""
+    path = path or CLUSTER
+    if not os.path.exists(path):
+        raise Fatal(f"rke2 agent double: no cluster record at {path} (copy a server's {EFFECTIVE} there): "
+                    "without it the double cannot tell which CNI values this agent would run")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def check_cni(command, eff, interfaces=local_interfaces, reach=local_reach, cluster_path=None):
+    """Servers and agents alike: the CNI's HelmChartConfig is cluster-wide, every node's flannel reads it."""
+    if command == "server":
+        return check_flannel(eff, interfaces, reach)
+    return check_flannel(eff, interfaces, reach, cluster=read_cluster(cluster_path))
 
 
 def log(line):
@@ -414,9 +562,7 @@ def main(argv):
         print(f'level=fatal msg="{err}"', file=sys.stderr)
         return 1
     try:
-        # servers only: the manifests (and so the CNI charts' values) are a server's; agents run what they are sent
-        if argv[0] == "server":
-            eff["flannel"] = check_flannel(eff)
+        eff["flannel"] = check_cni(argv[0], eff)
     except Fatal as err:
         print(f'level=fatal msg="{err}"', file=sys.stderr)
         return 1

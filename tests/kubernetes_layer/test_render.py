@@ -179,7 +179,8 @@ def test_helmchartconfig_points_flannel_at_the_zerotier_interface(default_render
     jsonschema.validate(doc, HELMCHARTCONFIG_SCHEMA)
     assert doc["metadata"] == {"name": "rke2-canal", "namespace": "kube-system"}
     values = yaml.safe_load(doc["spec"]["valuesContent"])
-    assert values == {"flannel": {"iface": "", "regexIface": "^(?:ztabcdef12)$"}}
+    assert values == {"flannel": {"iface": "", "regexIface": "^(?:ztabcdef12)$"},
+                      "calico": {"ipAutoDetectionMethod": "kubernetes-internal-ip"}}
 
 
 def test_helmchartconfig_schema_rejects_mistakes():
