@@ -51,6 +51,22 @@ CONTROLLER_ONLY = frozenset((
 ROLELESS = "(playbook)"
 
 
+_NO_CONNECTION = {}
+
+
+def needs_no_connection(action):
+    """An action plugin that declares it never uses the connection (``_requires_connection = False``, as
+    daskmetal.platform.preflight does): its work is done on the controller, whatever its name."""
+    if action not in _NO_CONNECTION:
+        try:
+            from ansible.plugins.loader import action_loader
+            cls = action_loader.get(action, class_only=True)
+        except Exception:  # noqa: BLE001 (a plain module has no action plugin: it runs on the host)
+            cls = None
+        _NO_CONNECTION[action] = cls is not None and getattr(cls, "_requires_connection", True) is False
+    return _NO_CONNECTION[action]
+
+
 def short_action(action):
     """ansible.builtin.set_fact / ansible.legacy.set_fact / set_fact -> set_fact."""
     return (action or "").rsplit(".", 1)[-1]
@@ -120,7 +136,7 @@ class Tally(object):
         """status: ok|changed|skipped|failed|unreachable; remote: the connection is not local."""
         role = role or ROLELESS
         runs = 0
-        controller = short_action(action) in CONTROLLER_ONLY
+        controller = short_action(action) in CONTROLLER_ONLY or needs_no_connection(action)
         if status != "unreachable" and not controller:
             runs = module_runs(result, status == "skipped")
         for bucket in self._buckets(role):

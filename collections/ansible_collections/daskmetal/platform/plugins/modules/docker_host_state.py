@@ -107,8 +107,9 @@ state:
   type: dict
 drift:
   description: Per check whether the role must act (C(files.<name>), C(dirs), C(install), C(hold), C(prerequisites),
-    C(keyring_missing), C(keyring_mode), C(keyring_problems), C(service), C(users_missing), C(users_to_add)), and
-    C(any).
+    C(keyring_missing), C(keyring_mode), C(keyring_problems), C(keyring_unverified), C(service), C(users_missing),
+    C(users_to_add)), and C(any), true when any of those the role acts on is (the role skips its repository, install
+    and configure steps on a false C(any); tests/unit/test_docker_state_any.py).
   returned: always
   type: dict
 """
