@@ -12,25 +12,17 @@ import sys
 
 import yaml
 
+from tests.kubernetes_layer.local_cluster import write_inventory
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEST_SECRETS = os.path.join(ROOT, "tests", "vars", "test_secrets.yml")
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
 PLAN = {"zerotier": {"network_id": "8bd5124fd6000001", "cidr": "10.147.17.0/24",
                      "node_range": "10.147.17.10-10.147.17.99"},
         "metallb": {"speakers": None, "pools": []}, "services": {}}
 
 
 def inventory(tmp_path, servers):
-    inv = {"all": {"hosts": {"localhost": LOCAL}, "vars": {"daskmetal_plan": PLAN}, "children": {
-        "rke2_servers": {"hosts": {h: dict(LOCAL) for h in servers}},
-        "rke2_agents": {"hosts": {}},
-        "rancher": {"hosts": {}},
-        "zerotier_controller": {"hosts": {}},
-        "rke2_cluster": {"children": {"rke2_servers": {}, "rke2_agents": {}}},
-        "zerotier_nodes": {"children": {"rke2_servers": {}, "rke2_agents": {}}}}}}
-    path = tmp_path / "hosts.yml"
-    path.write_text(yaml.safe_dump(inv))
-    return path
+    return write_inventory(tmp_path, servers, PLAN)
 
 
 def run(tmp_path, playbook, servers, extra):

@@ -17,10 +17,11 @@ import sys
 
 import yaml
 
+from tests.kubernetes_layer.local_cluster import write_inventory
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECORDED = os.path.join(ROOT, "tests", "doubles", "zerotier_one", "recorded")
 TEST_SECRETS = os.path.join(ROOT, "tests", "vars", "test_secrets.yml")
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
 NWID = "a58e865785c5e08b"
 
 
@@ -30,16 +31,7 @@ def plan(address):
 
 
 def inventory(tmp_path, address):
-    inv = {"all": {"hosts": {"localhost": LOCAL}, "vars": {"daskmetal_plan": plan(address)}, "children": {
-        "rke2_servers": {"hosts": {"srv-1": dict(LOCAL)}},
-        "rke2_agents": {"hosts": {}},
-        "rancher": {"hosts": {}},
-        "zerotier_controller": {"hosts": {}},
-        "rke2_cluster": {"children": {"rke2_servers": {}, "rke2_agents": {}}},
-        "zerotier_nodes": {"children": {"rke2_servers": {}, "rke2_agents": {}}}}}}
-    path = tmp_path / "hosts.yml"
-    path.write_text(yaml.safe_dump(inv))
-    return path
+    return write_inventory(tmp_path, ["srv-1"], plan(address))
 
 
 def replay_cli(tmp_path):
