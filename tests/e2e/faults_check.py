@@ -10,7 +10,11 @@ stop by the user.) Containers are found by their Compose labels (com.docker.comp
 
 worker: a sum of squares over ~12 s of 0.25 s tasks runs while one worker is crashed at a quarter of it; the result
   must be exact, the container restarted by the engine (RestartCount + 1), the scheduler back to N workers, and
-  Prometheus's sum(dask_scheduler_workers) must show the dip below N and the recovery to N.
+  Prometheus must have recorded the removal and the re-addition (the scheduler's counters
+  dask_scheduler_workers_removed_total and _added_total, distributed 2026.8.0
+  distributed/http/scheduler/prometheus/core.py, each up by at least 1 since the last scrape before the crash) and
+  sum(dask_scheduler_workers) back at N in a scrape taken after the recovery. The gauge's dip itself is printed, not
+  required: a restarted worker can be back in less than one scrape interval, and no scrape need fall in the gap.
 scheduler: the scheduler is crashed; it must come back and all N workers re-register within --bound seconds
   (measured and printed), the array-mean workload must be exact afterwards, and Prometheus must show the outage
   (up of the scheduler job 0, or its worker count 0) and the recovery. The series Prometheus recorded are written as
@@ -103,6 +107,28 @@ def prometheus_recovered(args, query: str, value: float, after: float) -> bool:
     return bool(res) and float(res[0]["value"][1]) == value and prom_newest_sample(args) > after
 
 
+def prom_scalar(args, query: str) -> float | None:
+    """The newest value of a one-series query, or None (no series, or Prometheus unreachable)."""
+    try:
+        res = prom(args, "query", query=query)["result"]
+    except OSError:
+        return None
+    return float(res[0]["value"][1]) if res else None
+
+
+WORKER_COUNTERS = ("dask_scheduler_workers_removed_total", "dask_scheduler_workers_added_total")
+
+
+def worker_counters(args) -> dict:
+    return {name: prom_scalar(args, f"sum({name})") for name in WORKER_COUNTERS}
+
+
+def worker_churn_recorded(before: dict, after: dict) -> bool:
+    """Each counter was scraped before and after, and went up by at least one (a removal and a re-addition)."""
+    return all(before.get(k) is not None and after.get(k) is not None and after[k] >= before[k] + 1
+               for k in WORKER_COUNTERS)
+
+
 def prom_newest_sample(args) -> float:
     res = prom(args, "query", query='timestamp(up{job="dask-scheduler"})')["result"]
     return float(res[0]["value"][1]) if res else 0.0
@@ -126,6 +152,7 @@ def fault_worker(args) -> int:
         total = client.submit(sum, futures)
         wait_until(lambda: sum(f.done() for f in futures) >= n // 4, 60, every=0.2)
         victim = workers[0]
+        seen["counters_before"] = worker_counters(args)  # the last scrape before the crash
         t_kill = crash(args, victim)
         result = total.result(timeout=180)
         seen.update(result=result, expected=sum(i * i for i in range(n)), tasks=n, victim=victim["name"])
@@ -136,11 +163,18 @@ def fault_worker(args) -> int:
     if not back:
         return fail("the crashed worker was not restarted and re-registered within 120 s", **seen)
     query = "sum(dask_scheduler_workers)"
-    recovered = wait_until(lambda: prometheus_recovered(args, query, args.workers, t_kill + seen["worker_back_s"]), 60)
+
+    def recorded() -> bool:
+        seen["counters_after"] = worker_counters(args)
+        return (prometheus_recovered(args, query, args.workers, t_kill + seen["worker_back_s"])
+                and worker_churn_recorded(seen["counters_before"], seen["counters_after"]))
+
+    ok = wait_until(recorded, 60, every=1.0)
     values = prom_values(args, query, t_kill - 10, time.time())
-    seen["prometheus_workers"] = compress(values)
-    if not recovered or not values or min(values) >= args.workers:
-        return fail("Prometheus did not show the worker count dip and recover", **seen)
+    seen.update(prometheus_workers=compress(values), gauge_dip_scraped=bool(values) and min(values) < args.workers)
+    if not ok:
+        return fail("Prometheus did not record the worker's removal and re-addition (dask_scheduler_workers_removed_total"
+                    " and _added_total up by 1) with the count back at N", **seen)
     print(json.dumps({"ok": True, **seen}))
     return 0
 
