@@ -10,8 +10,10 @@ PLAY RECAP. It logs in to JupyterLab with the generated password (read as the pr
 opens the Dask dashboard's /status and asks Prometheus for the scheduler and the printed number of workers, all
 from here (the test controller). With --rerun it checks that running the command again changed nothing.
 
-The wheelhouse keeps the lab cheap: pip on the lab host still asks PyPI (as a user's run does), but finds the
-pinned wheels in a folder mounted read-only from the controller (find-links) instead of downloading them.
+The wheelhouse keeps the lab cheap: pip on the lab host is set up as at an offline site (find-links to a folder
+mounted read-only from the controller, no index), so the first command's pip runs install the pinned wheels without
+downloading them or asking PyPI. The wheelhouse is kept under .cache/first-command/ and fetched again only when
+the pins change.
 """
 from __future__ import annotations
 
